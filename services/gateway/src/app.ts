@@ -1,0 +1,141 @@
+import { Readable } from 'node:stream';
+import httpProxy from '@fastify/http-proxy';
+import { runtimePlugin } from '@mlbench/runtime';
+import type { FastifyPluginAsync } from 'fastify';
+import { Counter } from 'prom-client';
+import { Agent } from 'undici';
+import type { GatewayConfig } from './config.js';
+import { DnsDiscovery } from './discovery.js';
+import { classifyUpstreamError } from './errors.js';
+import { UpstreamPool, type UpstreamState } from './upstreams.js';
+
+export interface GatewayOptions {
+  replicaId: string;
+  config: GatewayConfig;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    upstream: UpstreamState | undefined;
+  }
+  interface FastifyInstance {
+    upstreams: UpstreamPool;
+  }
+}
+
+interface Replier {
+  code(status: number): { send(payload: unknown): unknown };
+}
+
+function sendError(reply: Replier, status: number, error: string, message: string, code: string) {
+  return reply.code(status).send({ statusCode: status, error, message, code });
+}
+
+/** The public prediction API, proxied round robin to healthy prediction replicas. */
+export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { replicaId, config }) => {
+  const dispatcher = new Agent({
+    connections: config.UPSTREAM_CONNECTIONS,
+    pipelining: 1,
+    connectTimeout: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+    headersTimeout: config.UPSTREAM_TIMEOUT_MS,
+    bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
+    keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
+    keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
+  });
+  const pool = new UpstreamPool({
+    dispatcher,
+    healthIntervalMs: config.HEALTH_INTERVAL_MS,
+    healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
+  });
+  app.decorate('upstreams', pool);
+  let discovery: DnsDiscovery | undefined;
+  if (config.PREDICTION_DNS) {
+    discovery = new DnsDiscovery(config.PREDICTION_DNS, pool, config.DNS_REFRESH_MS, app.log);
+    await discovery.start();
+  } else pool.setOrigins(config.upstreamUrls);
+  pool.start();
+  app.addHook('onClose', async () => {
+    discovery?.stop();
+    pool.stop();
+    await dispatcher.close();
+  });
+
+  await app.register(runtimePlugin, {
+    service: 'gateway',
+    replicaId,
+    readiness: () => ({
+      ready: pool.usableCount() > 0,
+      detail: {
+        upstreams: pool.all.map((u) => ({
+          origin: u.origin,
+          usable: u.healthy && !u.ejected,
+          requests: u.requests,
+          ...(u.lastError ? { lastError: u.lastError } : {}),
+        })),
+      },
+    }),
+  });
+
+  const upstreamOutcomes = new Counter({
+    name: 'gateway_upstream_requests_total',
+    help: 'Requests the gateway sent to each prediction replica, by outcome',
+    labelNames: ['upstream', 'outcome'] as const,
+    registers: [app.metrics.registry],
+  });
+
+  app.decorateRequest('upstream', undefined);
+
+  // Bodies are buffered (bodyLimit applies, chunked or not, so oversize is a 413 here and
+  // never a reset mid-upload) but not parsed: the replica validates and its 400 passes through.
+  await app.register(async (proxyScope) => {
+    proxyScope.removeAllContentTypeParsers();
+    proxyScope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+      done(null, Readable.from([body]));
+    });
+    await app.register(httpProxy, {
+      // reply-from logs every upstream failure at warn; during a replica outage that is a flood.
+      logLevel: 'error',
+      // Upstream is chosen per request by getUpstream; this placeholder is never used.
+      upstream: '',
+      prefix: '/predict',
+      rewritePrefix: '/predict',
+      httpMethods: ['POST'],
+      undici: dispatcher,
+      proxyPayloads: false,
+      preHandler: async (request, reply) => {
+        request.upstream = pool.pick();
+        if (!request.upstream)
+          return sendError(reply, 503, 'Service Unavailable', 'no healthy prediction replica', 'NO_HEALTHY_UPSTREAM');
+      },
+      replyOptions: {
+        getUpstream: (request) => (request as { upstream?: UpstreamState }).upstream?.origin ?? '',
+        onResponse: (request, reply, res) => {
+          const u = request.upstream;
+          if (u) {
+            pool.reportSuccess(u);
+            upstreamOutcomes.inc({ upstream: u.origin, outcome: String(res.statusCode) });
+          }
+          reply.send(res.stream);
+        },
+        onError: (reply, { error }) => {
+          const failure = classifyUpstreamError(error);
+          const u = reply.request.upstream;
+          if (u) {
+            if (failure.connectionFailure) pool.reportConnectionFailure(u.origin, failure.code);
+            upstreamOutcomes.inc({ upstream: u.origin, outcome: failure.code });
+          }
+          sendError(
+            reply,
+            failure.status,
+            failure.status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
+            failure.message,
+            failure.code,
+          );
+        },
+      },
+    });
+  });
+};
+
+export default gatewayApp;
+export { type GatewayConfig, loadGatewayConfig } from './config.js';

@@ -1,0 +1,46 @@
+import { baseConfigProperties, ConfigError, loadConfig } from '@mlbench/runtime';
+import { type Static, Type } from '@sinclair/typebox';
+
+export const GatewayConfigSchema = Type.Object({
+  ...baseConfigProperties,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  PREDICTION_URLS: Type.Optional(Type.String({ minLength: 1 })),
+  PREDICTION_DNS: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.\\-_]+:[0-9]{1,5}$' })),
+  DNS_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
+  HEALTH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 1_000 }),
+  HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+  UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+  UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
+  UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
+  /** Must stay below the upstream's keep-alive timeout so we never reuse a socket it is closing. */
+  UPSTREAM_KEEP_ALIVE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 4_000 }),
+});
+export type GatewayConfig = Static<typeof GatewayConfigSchema> & { upstreamUrls: string[] };
+
+export function parseUpstreamUrls(list: string): string[] {
+  const urls = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (urls.length === 0) throw new ConfigError('invalid environment variable PREDICTION_URLS: no URL in the list');
+  return urls.map((u) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw new ConfigError(`invalid environment variable PREDICTION_URLS: "${u}" is not a URL`);
+    }
+    if (parsed.protocol !== 'http:')
+      throw new ConfigError(`invalid environment variable PREDICTION_URLS: "${u}" must be an http:// URL`);
+    return parsed.origin;
+  });
+}
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const config = loadConfig(GatewayConfigSchema, env);
+  if (!config.PREDICTION_URLS === !config.PREDICTION_DNS)
+    throw new ConfigError(
+      'invalid environment variable PREDICTION_URLS: set exactly one of PREDICTION_URLS (comma-separated base URLs) or PREDICTION_DNS (host:port)',
+    );
+  return { ...config, upstreamUrls: config.PREDICTION_URLS ? parseUpstreamUrls(config.PREDICTION_URLS) : [] };
+}

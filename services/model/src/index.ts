@@ -1,0 +1,6 @@
+export * from './artifact.js';
+export * from './atomic.js';
+export * from './predict.js';
+export * from './random.js';
+export * from './schemas.js';
+export * from './train.js';

@@ -1,0 +1,37 @@
+import type { ModelArtifact } from './artifact.js';
+import { readArtifact } from './artifact.js';
+
+/** The deployed form of an artifact: weights in a typed array, no per-call allocation. */
+export class LinearModel {
+  readonly featureCount: number;
+  readonly name: string;
+  readonly version: string;
+  private readonly w: Float64Array;
+  private readonly b: number;
+
+  constructor(readonly artifact: ModelArtifact) {
+    this.w = Float64Array.from(artifact.weights);
+    this.b = artifact.intercept;
+    this.featureCount = this.w.length;
+    this.name = artifact.name;
+    this.version = artifact.version;
+  }
+
+  /** Caller guarantees length === featureCount (the HTTP schema does). */
+  predict(features: ArrayLike<number>): number {
+    const w = this.w;
+    let acc = this.b;
+    for (let i = 0; i < w.length; i++) acc += w[i]! * features[i]!;
+    return acc;
+  }
+
+  predictBatch(rows: ArrayLike<ArrayLike<number>>): number[] {
+    const out = new Array<number>(rows.length);
+    for (let r = 0; r < rows.length; r++) out[r] = this.predict(rows[r]!);
+    return out;
+  }
+}
+
+export async function loadModel(path: string): Promise<LinearModel> {
+  return new LinearModel(await readArtifact(path));
+}

@@ -1,0 +1,31 @@
+import type { LinearModel } from '@mlbench/model';
+import { predictRoutes } from '@mlbench/model/routes';
+import { runtimePlugin } from '@mlbench/runtime';
+import type { FastifyPluginAsync } from 'fastify';
+
+export interface ModelServiceOptions {
+  /** "prediction" or "monolith": the same model API, named for the tier it plays. */
+  service: string;
+  replicaId: string;
+  model: LinearModel;
+  maxBatch: number;
+}
+
+/** The model behind HTTP: the whole prediction service, and the whole monolith. */
+export const modelServiceApp: FastifyPluginAsync<ModelServiceOptions> = async (app, opts) => {
+  await app.register(runtimePlugin, {
+    service: opts.service,
+    replicaId: opts.replicaId,
+    readiness: () => ({ ready: true, detail: { model: { name: opts.model.name, version: opts.model.version } } }),
+  });
+  const inference = app.metrics.inferenceDuration.labels(opts.service);
+  await app.register(predictRoutes, {
+    model: opts.model,
+    maxBatch: opts.maxBatch,
+    onInference: (seconds) => inference.observe(seconds),
+  });
+};
+
+export default modelServiceApp;
+export { ModelServiceConfig } from './config.js';
+export { startModelService } from './start.js';

@@ -1,0 +1,19 @@
+import { loadModel } from '@mlbench/model';
+import { createFastify, listenUntilSignalled, loadConfig, replicaIdFor } from '@mlbench/runtime';
+import { modelServiceApp } from './app.js';
+import { ModelServiceConfig } from './config.js';
+
+/** Validated config → model loaded → listening. Any failure rejects with one clear message. */
+export async function startModelService(service: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadConfig(ModelServiceConfig, env);
+  const model = await loadModel(config.MODEL_PATH);
+  const app = createFastify(config);
+  await app.register(modelServiceApp, {
+    service,
+    replicaId: replicaIdFor(config),
+    model,
+    maxBatch: config.MAX_BATCH,
+  });
+  const address = await listenUntilSignalled(app, config);
+  app.log.info({ address, model: model.version }, `${service} ready`);
+}

@@ -1,0 +1,51 @@
+import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables every service reads; service-specific ones extend this. */
+export const baseConfigProperties = {
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'warn' },
+  ),
+  REPLICA_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 72_000 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000 }),
+  /** Set by mlbench: the service exits when that parent is gone, so no replica outlives a crashed harness. */
+  MLBENCH_PARENT_PID: Type.Optional(Type.Integer({ minimum: 1 })),
+};
+
+export const BaseConfig = Type.Object(baseConfigProperties);
+export type BaseConfig = Static<typeof BaseConfig>;
+
+/**
+ * Read and validate configuration from an environment. Unknown variables are ignored;
+ * the first bad or missing one is reported as one line naming it.
+ */
+export function loadConfig<P extends TProperties>(
+  schema: TObject<P>,
+  env: NodeJS.ProcessEnv = process.env,
+): Static<TObject<P>> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const withDefaults = Value.Default(schema, raw);
+  const converted = Value.Convert(schema, withDefaults);
+  const first = Value.Errors(schema, converted).First();
+  if (first) {
+    const name = first.path.replace(/^\//, '').split('/')[0] || '(environment)';
+    const given = raw[name];
+    const shown = given === undefined ? 'it is not set' : `got ${JSON.stringify(given)}`;
+    throw new ConfigError(`invalid environment variable ${name}: ${first.message} (${shown})`);
+  }
+  return converted as Static<TObject<P>>;
+}

@@ -1,0 +1,4 @@
+export * from './config.js';
+export * from './metrics.js';
+export * from './plugin.js';
+export * from './server.js';

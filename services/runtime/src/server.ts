@@ -1,0 +1,74 @@
+import { hostname } from 'node:os';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import type { BaseConfig } from './config.js';
+
+/** Fastify options shared by every service: strict validation, quiet logs, bounded timeouts. */
+export function fastifyOptions(config: BaseConfig): FastifyServerOptions {
+  return {
+    logger: { level: config.LOG_LEVEL },
+    // Per-request log lines would dominate CPU under load; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: {
+      // Reject, never repair: no type coercion and no silent removal of extra fields.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false },
+    },
+  };
+}
+
+export function createFastify(config: BaseConfig): FastifyInstance {
+  return Fastify(fastifyOptions(config));
+}
+
+export function replicaIdFor(config: BaseConfig): string {
+  return config.REPLICA_ID ?? `${hostname()}:${config.PORT}`;
+}
+
+/**
+ * Listen, then shut down gracefully on SIGTERM/SIGINT (or when the parent mlbench
+ * process is gone): stop accepting, let in-flight requests finish, and exit within
+ * the grace period even if some connection never finishes.
+ */
+export async function listenUntilSignalled(app: FastifyInstance, config: BaseConfig): Promise<string> {
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ why }, 'shutting down');
+    const force = setTimeout(() => {
+      app.log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'grace period over, exiting with requests in flight');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        app.log.error({ err }, 'error while closing');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  if (config.MLBENCH_PARENT_PID !== undefined) {
+    const parent = config.MLBENCH_PARENT_PID;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) stop('parent process exited');
+    }, 500);
+    watch.unref();
+  }
+  const address = await app.listen({ host: config.HOST, port: config.PORT });
+  return address;
+}
+
+/** Run a service's main: any configuration or start-up failure is one line on stderr and exit 1. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main().catch((err: Error) => {
+    process.stderr.write(`${name}: ${err.message}\n`);
+    process.exit(1);
+  });
+}
