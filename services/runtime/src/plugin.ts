@@ -30,6 +30,9 @@ export const runtimePlugin = fp<RuntimeOptions>(
       reply.header('x-served-by', opts.replicaId);
     });
 
+    // The API speaks JSON only; other media types get 415 rather than a confusing schema error.
+    app.removeContentTypeParser('text/plain');
+
     await app.register(metricsPlugin, { service: opts.service, metrics });
 
     app.get('/healthz', { logLevel: 'warn' }, async () => ({

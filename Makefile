@@ -1,0 +1,61 @@
+# mlbench: the same model deployed as a monolith and as gateway + prediction services,
+# loaded identically and compared. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE ?= node
+MLBENCH := $(NODE) scripts/orchestrator/dist/cli.js
+# Extra flags for the bench targets, e.g. `make bench ARGS="--slo-ms 10"`.
+ARGS ?=
+
+INSTALL_STAMP := node_modules/.package-lock.json
+BUILD_STAMP := scripts/orchestrator/dist/cli.js
+MODEL := services/model/artifacts/default.json
+SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
+
+.PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices report clean
+
+help: ## Show this list of targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
+
+$(INSTALL_STAMP): package.json package-lock.json $(wildcard services/*/package.json scripts/*/package.json)
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(INSTALL_STAMP) ## Install dependencies (npm ci)
+
+$(BUILD_STAMP): $(INSTALL_STAMP) $(SOURCES) tsconfig.base.json tsconfig.json
+	npx tsc --build
+	@touch $@
+
+$(MODEL): | $(BUILD_STAMP)
+	npm run --silent -w @mlbench/model train:default
+
+build: $(BUILD_STAMP) $(MODEL) ## Compile every package and train the default model
+
+test: build ## Run unit and integration tests (tap)
+	npm test
+
+lint: install ## Lint (biome) and typecheck sources and tests
+	npx biome check .
+	npx tsc --build
+	npx tsc -p tsconfig.test.json
+
+bench: build ## Both topologies, replicas 1 and 2, capacity search, model-cost sweep, report (< 10 min)
+	$(MLBENCH) bench --plan full $(ARGS)
+
+bench-quick: build ## Both topologies, one replica, one short trial (< 1 min)
+	$(MLBENCH) bench --plan quick $(ARGS)
+
+bench-monolith: build ## The monolith alone, replicas 1 and 2, with capacity search
+	$(MLBENCH) bench --plan full --topology monolith $(ARGS)
+
+bench-microservices: build ## Gateway + prediction replicas alone, replicas 1 and 2, with capacity search
+	$(MLBENCH) bench --plan full --topology microservices $(ARGS)
+
+report: build ## Re-render a report: make report DIR=results/<run-id>
+	$(MLBENCH) report $(DIR)
+
+clean: ## Remove build output (keeps results/)
+	npx tsc --build --clean
+	rm -rf services/model/artifacts

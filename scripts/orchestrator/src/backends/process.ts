@@ -1,0 +1,117 @@
+import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from './child.js';
+import { freePort } from './ports.js';
+import { waitReady } from './ready.js';
+import type { Component, Deployment, ServiceName, Topology } from './types.js';
+import { which } from './which.js';
+
+export interface ProcessBackendOptions {
+  modelPath: string;
+  runId: string;
+  /** taskset CPU list for every service process, e.g. "1". */
+  serverCpus?: string | undefined;
+  logLevel?: string;
+  startTimeoutMs?: number;
+  /** Extra environment for every service (timeouts, limits). */
+  extraEnv?: Record<string, string>;
+}
+
+export function serverScript(service: ServiceName): string {
+  return fileURLToPath(new URL('./server.js', import.meta.resolve(`@mlbench/${service}`)));
+}
+
+interface Started extends Component {
+  proc: ManagedProcess;
+}
+
+/** Start one service on a fresh loopback port and wait until it reports ready. */
+export async function startService(
+  service: ServiceName,
+  name: string,
+  opts: ProcessBackendOptions,
+  env: Record<string, string> = {},
+): Promise<Started> {
+  const port = await freePort();
+  const proc = new ManagedProcess(
+    {
+      name,
+      command: process.execPath,
+      args: [serverScript(service)],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        REPLICA_ID: name,
+        LOG_LEVEL: opts.logLevel ?? 'warn',
+        MLBENCH_PARENT_PID: String(process.pid),
+        MLBENCH_RUN_ID: opts.runId,
+        ...(service === 'gateway' ? {} : { MODEL_PATH: opts.modelPath }),
+        ...opts.extraEnv,
+        ...env,
+      },
+      cpus: opts.serverCpus,
+    },
+    opts.serverCpus ? which('taskset') : undefined,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(proc, url, opts.startTimeoutMs ?? 15_000);
+  } catch (err) {
+    await proc.stop(1_000);
+    throw err;
+  }
+  return { name, service, url, pid: proc.pid, proc };
+}
+
+export interface ProcessDeployment extends Deployment {
+  processes: Map<string, ManagedProcess>;
+}
+
+/**
+ * Deploy a topology as local processes: N monolith replicas, or N prediction replicas
+ * behind one gateway. Everything started is stopped if any part fails to start.
+ */
+export async function deployProcesses(
+  topology: Topology,
+  replicas: number,
+  opts: ProcessBackendOptions,
+): Promise<ProcessDeployment> {
+  const started: Started[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((s) => s.proc.stop()));
+  };
+  try {
+    const tier: ServiceName = topology === 'monolith' ? 'monolith' : 'prediction';
+    const replicaSet = await Promise.allSettled(
+      Array.from({ length: replicas }, (_, i) => startService(tier, `${tier}-${i + 1}`, opts)),
+    );
+    for (const r of replicaSet) if (r.status === 'fulfilled') started.push(r.value);
+    const failed = replicaSet.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (topology === 'microservices') {
+      const gateway = await startService('gateway', 'gateway-1', opts, {
+        PREDICTION_URLS: started.map((s) => s.url).join(','),
+      });
+      started.push(gateway);
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const entry = started.filter((s) => s.service !== 'prediction');
+  return {
+    topology,
+    backend: 'process',
+    replicas,
+    entryUrls: entry.map((s) => s.url),
+    components: started.map(({ proc: _p, ...c }) => c),
+    processes: new Map(started.map((s) => [s.name, s.proc])),
+    hops: topology === 'monolith' ? 1 : 2,
+    entrySpreading:
+      topology === 'monolith'
+        ? `client-side round robin over ${replicas} monolith replica(s)`
+        : `one gateway; gateway round robin over ${replicas} prediction replica(s)`,
+    stop: stopAll,
+  };
+}

@@ -1,0 +1,26 @@
+export type Topology = 'monolith' | 'microservices';
+export type ServiceName = 'monolith' | 'gateway' | 'prediction';
+export const TOPOLOGIES: readonly Topology[] = ['monolith', 'microservices'];
+
+export interface Component {
+  /** Unique within a deployment, e.g. "prediction-2"; also its REPLICA_ID. */
+  name: string;
+  service: ServiceName;
+  url: string;
+  pid?: number | undefined;
+}
+
+/** A running topology, whatever started it. */
+export interface Deployment {
+  topology: Topology;
+  backend: string;
+  replicas: number;
+  /** Where load goes: every monolith replica, or the gateway. */
+  entryUrls: string[];
+  components: Component[];
+  /** Network hops a request crosses from the load generator to the model. */
+  hops: number;
+  /** How the entry tier's load is spread, for the report's fairness statement. */
+  entrySpreading: string;
+  stop(): Promise<void>;
+}
