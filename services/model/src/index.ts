@@ -4,3 +4,4 @@ export * from './predict.js';
 export * from './random.js';
 export * from './schemas.js';
 export * from './train.js';
+export * from './train-file.js';

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from './atomic.js';
-import { MAX_FEATURES, type Trainer, train } from './train.js';
+import { MAX_FEATURES, type Trainer } from './train.js';
+import { trainToFile } from './train-file.js';
 
-const usage = `usage: train --features F --out PATH [--seed N] [--samples N] [--trainer auto|ml-regression|cgls] [--if-missing]
+const usage = `usage: train --features F --out PATH [--seed N] [--samples N] [--trainer auto|ml-regression|cgls] [--if-missing] [--force]
 
 Trains a linear regression on a seeded synthetic data set and writes the artifact atomically.
   --features F     number of input features, 1..${MAX_FEATURES} (default 8)
@@ -12,14 +11,20 @@ Trains a linear regression on a seeded synthetic data set and writes the artifac
   --if-missing     do nothing when PATH already exists
   --force          replace an existing artifact`;
 
-function intOption(name: string, value: string | undefined, fallback?: number): number | undefined {
-  if (value === undefined) return fallback;
+export function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${value}"`);
   return n;
 }
 
-export async function main(argv: string[]): Promise<void> {
+export function trainerOption(value: string): Trainer | 'auto' {
+  if (!['auto', 'ml-regression', 'cgls'].includes(value))
+    throw new Error(`--trainer must be auto, ml-regression or cgls, got "${value}"`);
+  return value as Trainer | 'auto';
+}
+
+async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -34,32 +39,18 @@ export async function main(argv: string[]): Promise<void> {
     },
     strict: true,
   });
-  if (values.help) {
-    console.log(usage);
-    return;
-  }
+  if (values.help) return console.log(usage);
   if (!values.out) throw new Error('--out PATH is required');
-  const trainer = values.trainer as Trainer | 'auto';
-  if (!['auto', 'ml-regression', 'cgls'].includes(trainer))
-    throw new Error(`--trainer must be auto, ml-regression or cgls, got "${values.trainer}"`);
-  const exists = await access(values.out).then(
-    () => true,
-    () => false,
-  );
-  if (exists && values['if-missing']) return;
-  if (exists && !values.force) throw new Error(`${values.out} exists; pass --force to replace it`);
-  const t0 = performance.now();
-  const artifact = train({
-    features: intOption('features', values.features, 8)!,
-    seed: intOption('seed', values.seed, 42),
-    samples: intOption('samples', values.samples),
-    trainer,
-  });
-  await writeFileAtomic(values.out, `${JSON.stringify(artifact, null, 2)}\n`);
-  const m = artifact.metrics.holdout;
   console.log(
-    `wrote ${values.out}: ${artifact.name}@${artifact.version} (${artifact.trainer}, ${artifact.featureNames.length} features) ` +
-      `hold-out R²=${m.r2.toFixed(4)} RMSE=${m.rmse.toFixed(4)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    await trainToFile({
+      features: positiveInt('features', values.features)!,
+      out: values.out,
+      seed: positiveInt('seed', values.seed),
+      samples: positiveInt('samples', values.samples),
+      trainer: trainerOption(values.trainer),
+      ifMissing: values['if-missing'],
+      force: values.force,
+    }),
   );
 }
 

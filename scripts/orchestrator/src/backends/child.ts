@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const LOG_TAIL_LINES = 40;
@@ -37,14 +37,14 @@ export class ManagedProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
-  constructor(opts: SpawnOptions, tasksetPath?: string) {
+  constructor(opts: SpawnOptions, tasksetPath?: string, stdio: StdioOptions = ['ignore', 'pipe', 'pipe']) {
     installExitHook();
     this.name = opts.name;
     const [cmd, args] =
       opts.cpus && tasksetPath
         ? [tasksetPath, ['-c', opts.cpus, opts.command, ...opts.args]]
         : [opts.command, opts.args];
-    this.child = spawn(cmd, args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, { env: opts.env, stdio });
     live.add(this);
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {

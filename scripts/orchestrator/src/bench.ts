@@ -1,0 +1,234 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_MODEL_PATH, loadModel, train, writeFileAtomic } from '@mlbench/model';
+import { deployProcesses, type ProcessDeployment } from './backends/process.js';
+import type { Topology } from './backends/types.js';
+import { searchCapacity } from './capacity.js';
+import { DriverProcess } from './driver/client.js';
+import { describeMachine, type Pinning } from './machine.js';
+import { MIN_VALID_REQUESTS, measureRun, type RunContext } from './measure/run.js';
+import type { Plan } from './plan.js';
+import type { Progress } from './progress.js';
+import { writeReports } from './report/write.js';
+import {
+  type CapacityResult,
+  createRunDir,
+  type ResultsFile,
+  type RunResult,
+  SCHEMA_VERSION,
+  writeResults,
+} from './results.js';
+import { atRate, type Scenario } from './scenario.js';
+import { summarize } from './summary.js';
+
+export interface BenchOptions {
+  plan: Plan;
+  scenario: Scenario;
+  topologies: Topology[];
+  replicas: number[];
+  trials: number;
+  capacity: boolean;
+  sweep: boolean;
+  outDir: string;
+  runId: string;
+  pinning: Pinning;
+  minDurationMs: number;
+  progress: Progress;
+  signal: AbortSignal;
+  modelPath?: string;
+}
+
+export class BenchAborted extends Error {
+  override name = 'BenchAborted';
+}
+
+const MODEL_DIR = join(DEFAULT_MODEL_PATH, '..');
+
+/** The model for a feature count: the default one, or a cached artifact trained on first use. */
+async function modelFor(features: number, defaultPath: string): Promise<string> {
+  const model = await loadModel(defaultPath);
+  if (model.featureCount === features) return defaultPath;
+  const path = join(MODEL_DIR, `linear-f${features}.json`);
+  const exists = await access(path).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) await writeFileAtomic(path, JSON.stringify(train({ features })));
+  return path;
+}
+
+export function plannedRuns(o: Pick<BenchOptions, 'plan' | 'topologies' | 'replicas' | 'trials' | 'capacity' | 'sweep'>) {
+  const trials = o.topologies.length * o.replicas.length * o.trials;
+  const capacity = o.capacity && o.plan.capacity ? o.topologies.length * o.replicas.length * o.plan.capacity.maxProbes : 0;
+  const sweep = o.sweep ? o.plan.sweepFeatures.length * o.topologies.length : 0;
+  return trials + capacity + sweep;
+}
+
+/**
+ * Run a plan: for each replica count, deploy every topology, run interleaved trials
+ * (A B A B …), then search capacity; then sweep model cost. results.json is rewritten
+ * (atomically) after every run, so an interrupted bench leaves everything measured so far.
+ */
+export async function runBench(o: BenchOptions): Promise<{ dir: string; results: ResultsFile }> {
+  const dir = await createRunDir(o.outDir, o.runId);
+  const modelPath = o.modelPath ?? DEFAULT_MODEL_PATH;
+  const model = await loadModel(modelPath);
+  if (model.featureCount !== o.scenario.payload.features)
+    throw new Error(
+      `scenario ${o.scenario.name} sends ${o.scenario.payload.features} features but the model ${modelPath} takes ${model.featureCount}`,
+    );
+  const results: ResultsFile = {
+    schemaVersion: SCHEMA_VERSION,
+    runId: o.runId,
+    status: 'running',
+    startedAt: new Date().toISOString(),
+    machine: describeMachine(),
+    config: {
+      plan: o.plan.name,
+      backend: 'process',
+      driver: 'builtin',
+      topologies: o.topologies,
+      replicas: o.replicas,
+      trials: o.trials,
+      interleaving: 'topologies alternate within each trial (A B A B …), one deployment per topology and replica count',
+      scenario: o.scenario,
+      slo: o.scenario.slo,
+      capacitySearch: o.capacity ? o.plan.capacity : null,
+      sweep: o.sweep ? { features: o.plan.sweepFeatures, rps: o.plan.sweepRps, durationMs: o.plan.sweepMs } : null,
+      pinning: o.pinning,
+      minDurationMs: o.minDurationMs,
+      model: { path: modelPath, name: model.name, version: model.version, features: model.featureCount },
+    },
+    runs: [],
+    capacity: [],
+    summary: [],
+  };
+  await writeResults(dir, results);
+
+  const driver = new DriverProcess({ cpus: o.pinning.driverCpus, runId: o.runId });
+  const live = new Set<ProcessDeployment>();
+  const onAbort = () => void driver.close();
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  const ctx: RunContext = {
+    driver,
+    driverName: 'builtin',
+    minDurationMs: o.minDurationMs,
+    onProgress: (p) => o.progress.update(p),
+  };
+  const checkAbort = () => {
+    if (o.signal.aborted) throw new BenchAborted('interrupted');
+  };
+  const deploy = async (t: Topology, replicas: number, path: string) => {
+    checkAbort();
+    const d = await deployProcesses(t, replicas, {
+      modelPath: path,
+      runId: o.runId,
+      serverCpus: o.pinning.serverCpus,
+    });
+    live.add(d);
+    return d;
+  };
+  const undeploy = async (d: ProcessDeployment) => {
+    live.delete(d);
+    await d.stop();
+  };
+  const record = async (r: RunResult) => {
+    results.runs.push(r);
+    results.summary = summarize(results.runs, results.capacity);
+    await writeResults(dir, results);
+    const flag = r.valid ? (r.sloMet ? 'SLO met' : 'SLO missed') : `INVALID: ${r.invalidReasons.join('; ')}`;
+    o.progress.log(
+      `  ${r.phase} ${r.topology}×${r.replicas}${r.phase === 'sweep' ? ` F=${r.features}` : ` trial ${r.trial}`}: ` +
+        `${r.achievedRps}/${r.targetRps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
+        `errors ${r.errors.count}, dropped ${r.dropped} — ${flag}${r.driverSaturated ? ' (driver saturated)' : ''}`,
+    );
+  };
+  const measure = async (d: ProcessDeployment, s: Scenario, phase: RunResult['phase'], trial: number) => {
+    checkAbort();
+    o.progress.nextRun();
+    try {
+      return await measureRun(ctx, d, s, { phase, trial });
+    } catch (err) {
+      checkAbort();
+      throw err;
+    }
+  };
+
+  try {
+    for (const replicas of o.replicas) {
+      const deployments = new Map<Topology, ProcessDeployment>();
+      for (const t of o.topologies) deployments.set(t, await deploy(t, replicas, modelPath));
+      o.progress.log(
+        `deployed ${[...deployments.values()].map((d) => `${d.topology}×${replicas} (${d.components.length} processes)`).join(', ')}`,
+      );
+      for (let trial = 1; trial <= o.trials; trial++) {
+        for (const t of o.topologies) await record(await measure(deployments.get(t)!, o.scenario, 'trial', trial));
+      }
+      if (o.capacity && o.plan.capacity) {
+        const c = o.plan.capacity;
+        for (const t of o.topologies) {
+          const d = deployments.get(t)!;
+          const found = await searchCapacity(async (rate) => {
+            // A probe must hold enough requests to claim a p99, however low the rate.
+            const probeMs = Math.max(c.probeMs, Math.ceil(((MIN_VALID_REQUESTS * 1.2) / rate) * 1000));
+            const r = await measure(d, atRate(o.scenario, rate, probeMs, c.warmupMs), 'capacity', 1);
+            await record(r);
+            const reason = !r.valid
+              ? r.invalidReasons.join('; ')
+              : r.sloMet
+                ? undefined
+                : `p99 ${r.latencyMs.p99} ms, errors ${r.errors.count}, dropped ${r.dropped}, achieved ${r.achievedRps}`;
+            return {
+              rateRps: rate,
+              achievedRps: r.achievedRps,
+              p99Ms: r.latencyMs.p99,
+              errorRate: r.errors.rate,
+              dropped: r.dropped,
+              pass: r.sloMet,
+              ...(reason ? { reason } : {}),
+            };
+          }, c);
+          const entry: CapacityResult = { topology: t, replicas, ...found };
+          results.capacity.push(entry);
+          results.summary = summarize(results.runs, results.capacity);
+          await writeResults(dir, results);
+          o.progress.log(`  capacity ${t}×${replicas}: ${found.rateRps} req/s at p99 ≤ ${o.scenario.slo.p99Ms} ms`);
+        }
+      }
+      for (const d of deployments.values()) await undeploy(d);
+    }
+    if (o.sweep) {
+      for (const features of o.plan.sweepFeatures) {
+        const path = await modelFor(features, modelPath);
+        const s = atRate(
+          { ...o.scenario, payload: { ...o.scenario.payload, features } },
+          o.plan.sweepRps,
+          o.plan.sweepMs,
+          Math.min(o.scenario.warmupMs, 2000),
+        );
+        for (const t of o.topologies) {
+          const d = await deploy(t, 1, path);
+          try {
+            await record(await measure(d, s, 'sweep', 1));
+          } finally {
+            await undeploy(d);
+          }
+        }
+      }
+    }
+    results.status = 'complete';
+  } catch (err) {
+    results.status = err instanceof BenchAborted || o.signal.aborted ? 'incomplete' : 'failed';
+    results.statusReason = o.signal.aborted ? 'interrupted by signal' : (err as Error).message;
+    throw err;
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    o.progress.stop();
+    await Promise.allSettled([driver.close(), ...[...live].map((d) => d.stop())]);
+    results.finishedAt = new Date().toISOString();
+    results.summary = summarize(results.runs, results.capacity);
+    await writeResults(dir, results);
+    await writeReports(dir, results).catch(() => undefined);
+  }
+  return { dir, results };
+}

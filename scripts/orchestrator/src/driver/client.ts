@@ -1,0 +1,79 @@
+import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from '../backends/child.js';
+import { which } from '../backends/which.js';
+import type { DriverProgress, DriverRunResult, DriverRunSpec } from './types.js';
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+/** The built-in driver, running in a child process (optionally pinned with taskset). */
+export class DriverProcess {
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: DriverRunResult) => void; reject: (e: Error) => void; onProgress?: (p: DriverProgress) => void }
+  >();
+  readonly proc: ManagedProcess;
+  private readonly ready: Promise<void>;
+
+  constructor(opts: { cpus?: string | undefined; runId: string }) {
+    const taskset = opts.cpus ? which('taskset') : undefined;
+    this.proc = new ManagedProcess(
+      {
+        name: 'driver',
+        command: process.execPath,
+        args: [WORKER],
+        env: { PATH: process.env.PATH, MLBENCH_RUN_ID: opts.runId },
+        cpus: opts.cpus,
+      },
+      taskset,
+      ['ignore', 'pipe', 'pipe', 'ipc'],
+    );
+    const child = this.proc.child;
+    this.ready = new Promise((resolve, reject) => {
+      child.on('message', (msg: any) => {
+        if (msg.type === 'ready') return resolve();
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        if (msg.type === 'progress') p.onProgress?.(msg.progress);
+        else if (msg.type === 'result') {
+          this.pending.delete(msg.id);
+          p.resolve(msg.result);
+        } else if (msg.type === 'error') {
+          this.pending.delete(msg.id);
+          p.reject(new Error(`driver failed: ${msg.message}`));
+        }
+      });
+      void this.proc.exited.then(() => {
+        const err = new Error(`driver process exited unexpectedly; last output:\n${this.proc.logTail()}`);
+        reject(err);
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  async run(spec: DriverRunSpec, onProgress?: (p: DriverProgress) => void): Promise<DriverRunResult> {
+    await this.ready;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress });
+      this.proc.child.send({ type: 'run', id, spec });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.proc.running) return;
+    try {
+      this.proc.child.send({ type: 'close' });
+    } catch {
+      // channel already closed
+    }
+    const timer = setTimeout(() => this.proc.killNow(), 3_000);
+    await this.proc.exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,66 @@
+import type { PayloadSpec } from './payload.js';
+import type { ScheduleSpec } from './schedule.js';
+
+export type DriverMode =
+  | { kind: 'open'; schedule: ScheduleSpec; maxInFlight: number }
+  | { kind: 'closed'; vus: number; durationMs: number };
+
+export interface DriverRunSpec {
+  label: string;
+  targets: string[];
+  payload: PayloadSpec;
+  mode: DriverMode;
+  connectionsPerTarget: number;
+  timeoutMs: number;
+  progressEveryMs?: number;
+}
+
+export interface TimelineBucket {
+  /** Second since the start of the run, by scheduled send time. */
+  t: number;
+  sent: number;
+  ok: number;
+  errors: number;
+  dropped: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface DriverRunResult {
+  label: string;
+  startedAtEpochMs: number;
+  /** Scheduled length of the run. */
+  scheduledMs: number;
+  /** Wall time from the first scheduled send to the last completion. */
+  wallMs: number;
+  scheduled: number;
+  sent: number;
+  completed: number;
+  ok: number;
+  errorsByStatus: Record<string, number>;
+  networkErrors: Record<string, number>;
+  dropped: number;
+  /** HdrHistogram (µs, compressed base64) from the scheduled send time: what a user waits. */
+  latency: string;
+  /** From the actual send time: what a closed-loop tool would report. */
+  serviceTime: string;
+  /** Actual minus scheduled send time: the driver's own lateness. */
+  scheduleLag: string;
+  servedBy: Record<string, number>;
+  timeline: TimelineBucket[];
+}
+
+export interface DriverProgress {
+  label: string;
+  elapsedMs: number;
+  totalMs: number;
+  sent: number;
+  completed: number;
+  errors: number;
+  dropped: number;
+  /** Completions per second over the last progress window. */
+  rate: number;
+  /** p99 of the last window, ms. */
+  p99Ms: number;
+}

@@ -1,0 +1,220 @@
+import type { ProcessDeployment } from '../backends/process.js';
+import type { DriverProcess } from '../driver/client.js';
+import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
+import type { DriverMode, DriverProgress, DriverRunSpec } from '../driver/types.js';
+import type { ComponentResources, RunPhase, RunResult } from '../results.js';
+import { parseDuration } from '../duration.js';
+import type { Scenario } from '../scenario.js';
+import { hopsBetween, scrapeAll } from './hops.js';
+import { type ProcSample, sampleProcess } from './procfs.js';
+
+/** Requests needed before a percentile means anything (≈ 5 samples beyond it). */
+const PERCENTILE_MIN_REQUESTS: [string, number][] = [
+  ['p50', 20],
+  ['p90', 50],
+  ['p99', 500],
+  ['p99.9', 5_000],
+];
+export const MIN_VALID_REQUESTS = 500;
+export const DRIVER_LAG_LIMIT_MS = 2;
+
+export interface RunContext {
+  driver: DriverProcess;
+  driverName: string;
+  minDurationMs: number;
+  onProgress?: (p: DriverProgress) => void;
+}
+
+export interface RunMeta {
+  phase: RunPhase;
+  trial: number;
+}
+
+export function meanRatePerSecond(s: Scenario): number {
+  if (s.executor === 'constant-arrival-rate') return (s.rate! * 1000) / s.timeUnitMs;
+  if (s.executor === 'ramping-arrival-rate') {
+    let from = s.startRate ?? 0;
+    let area = 0;
+    let total = 0;
+    for (const st of s.stages!) {
+      const d = parseDuration(st.duration);
+      area += ((from + st.target) / 2) * d;
+      total += d;
+      from = st.target;
+    }
+    return total ? (area / total) * (1000 / s.timeUnitMs) : 0;
+  }
+  return 0;
+}
+
+export function driverMode(s: Scenario, durationMs = s.durationMs): DriverMode {
+  if (s.executor === 'constant-vus') return { kind: 'closed', vus: s.vus!, durationMs };
+  const schedule =
+    s.executor === 'constant-arrival-rate'
+      ? { executor: s.executor, ratePerMs: s.rate! / s.timeUnitMs }
+      : {
+          executor: s.executor,
+          startRatePerMs: (s.startRate ?? 0) / s.timeUnitMs,
+          stages: s.stages!.map((st) => ({
+            targetPerMs: st.target / s.timeUnitMs,
+            durationMs: parseDuration(st.duration),
+          })),
+        };
+  return {
+    kind: 'open',
+    maxInFlight: s.maxVUs,
+    schedule: { ...schedule, durationMs, arrival: s.arrival, seed: s.seed },
+  };
+}
+
+export function driverSpec(s: Scenario, dep: ProcessDeployment, label: string, warmup = false): DriverRunSpec {
+  const connections = Math.max(1, Math.ceil(Math.min(s.maxVUs, 256) / dep.entryUrls.length));
+  const mode: DriverMode = warmup
+    ? driverModeForWarmup(s)
+    : driverMode(s);
+  return {
+    label,
+    targets: dep.entryUrls,
+    payload: s.payload,
+    mode,
+    connectionsPerTarget: connections,
+    timeoutMs: s.requestTimeoutMs,
+  };
+}
+
+function driverModeForWarmup(s: Scenario): DriverMode {
+  if (s.executor === 'constant-vus') return { kind: 'closed', vus: s.vus!, durationMs: s.warmupMs };
+  const rate = Math.max(1, meanRatePerSecond(s));
+  return {
+    kind: 'open',
+    maxInFlight: s.maxVUs,
+    schedule: {
+      executor: 'constant-arrival-rate',
+      ratePerMs: rate / 1000,
+      durationMs: s.warmupMs,
+      arrival: 'constant',
+      seed: s.seed,
+    },
+  };
+}
+
+function sampleAll(dep: ProcessDeployment, driverPid: number | undefined): Map<string, ProcSample> {
+  const out = new Map<string, ProcSample>();
+  for (const c of dep.components) {
+    const s = sampleProcess(c.pid);
+    if (s) out.set(c.name, s);
+  }
+  const d = sampleProcess(driverPid);
+  if (d) out.set('driver', d);
+  return out;
+}
+
+/**
+ * One measured run: warm up (discarded), snapshot server metrics and /proc, drive the
+ * scenario, snapshot again, and turn the deltas into a RunResult.
+ */
+export async function measureRun(ctx: RunContext, dep: ProcessDeployment, s: Scenario, meta: RunMeta): Promise<RunResult> {
+  const label = `${meta.phase} ${dep.topology}×${dep.replicas}`;
+  if (s.warmupMs > 0) await ctx.driver.run(driverSpec(s, dep, `${label} warm-up`, true), ctx.onProgress);
+  const metricsBefore = await scrapeAll(dep.components);
+  const procBefore = sampleAll(dep, ctx.driver.pid);
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const r = await ctx.driver.run(driverSpec(s, dep, label), ctx.onProgress);
+  const windowS = (performance.now() - t0) / 1000;
+  const procAfter = sampleAll(dep, ctx.driver.pid);
+  const metricsAfter = await scrapeAll(dep.components);
+
+  const latency = summarizeMs(decodeHistogram(r.latency));
+  const errorsCount = r.completed - r.ok;
+  const durationS = Math.max(r.wallMs, r.scheduledMs) / 1000;
+  const requests = r.completed;
+  const resources: Record<string, ComponentResources> = {};
+  for (const [name, after] of procAfter) {
+    const before = procBefore.get(name);
+    if (!before) continue;
+    const cpu = after.cpuSeconds - before.cpuSeconds;
+    resources[name] = {
+      cpuSeconds: round(cpu, 3),
+      cpuSecondsPer1kRequests: requests ? round((cpu * 1000) / requests, 4) : 0,
+      cpuCores: round(cpu / windowS, 3),
+      rssMaxMB: round(after.rssPeakMB, 1),
+    };
+  }
+  const serverCpu = Object.entries(resources)
+    .filter(([n]) => n !== 'driver')
+    .reduce((a, [, v]) => a + v.cpuSeconds, 0);
+  resources.servers = {
+    cpuSeconds: round(serverCpu, 3),
+    cpuSecondsPer1kRequests: requests ? round((serverCpu * 1000) / requests, 4) : 0,
+    cpuCores: round(serverCpu / windowS, 3),
+    rssMaxMB: round(
+      Object.entries(resources)
+        .filter(([n]) => n !== 'driver')
+        .reduce((a, [, v]) => a + v.rssMaxMB, 0),
+      1,
+    ),
+  };
+
+  const invalidReasons: string[] = [];
+  if (requests < MIN_VALID_REQUESTS)
+    invalidReasons.push(`only ${requests} requests; p99 needs at least ${MIN_VALID_REQUESTS}`);
+  if (r.scheduledMs < ctx.minDurationMs)
+    invalidReasons.push(`measured ${r.scheduledMs} ms; the minimum is ${ctx.minDurationMs} ms`);
+  const lag = summarizeMs(decodeHistogram(r.scheduleLag));
+  // The driver spins between sends (see driver/run.ts), so its CPU share is no signal:
+  // it is saturated when it cannot send on schedule.
+  const driverSaturated = lag.p99 > DRIVER_LAG_LIMIT_MS;
+  const targetRps = s.executor === 'constant-vus' ? 0 : meanRatePerSecond(s);
+  const achievedRps = requests / durationS;
+  const errorRate = r.scheduled ? (errorsCount + r.dropped) / r.scheduled : 0;
+  const sloMet =
+    invalidReasons.length === 0 &&
+    latency.p99 <= s.slo.p99Ms &&
+    errorRate <= s.slo.errorRate &&
+    (targetRps === 0 || achievedRps >= 0.95 * targetRps);
+  return {
+    phase: meta.phase,
+    topology: dep.topology,
+    backend: dep.backend,
+    driver: ctx.driverName,
+    replicas: dep.replicas,
+    scenario: s.name,
+    trial: meta.trial,
+    features: s.payload.features,
+    batchSize: s.payload.batchSize,
+    targetRps: round(targetRps, 1),
+    achievedRps: round(achievedRps, 1),
+    durationS: round(durationS, 3),
+    requests,
+    ok: r.ok,
+    errors: {
+      count: errorsCount,
+      rate: round(requests ? errorsCount / requests : 0, 6),
+      byStatus: r.errorsByStatus,
+      network: r.networkErrors,
+    },
+    dropped: r.dropped,
+    latencyMs: latency,
+    serviceTimeMs: summarizeMs(decodeHistogram(r.serviceTime)),
+    scheduleLagMs: lag,
+    latencyHistogram: r.latency,
+    hops: hopsBetween(dep.components, metricsBefore, metricsAfter),
+    hopCount: dep.hops,
+    entrySpreading: dep.entrySpreading,
+    resources,
+    servedBy: r.servedBy,
+    timeline: r.timeline,
+    valid: invalidReasons.length === 0,
+    invalidReasons,
+    trustworthyPercentiles: PERCENTILE_MIN_REQUESTS.filter(([, n]) => requests >= n).map(([p]) => p),
+    driverSaturated,
+    sloMet,
+    startedAt,
+  };
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

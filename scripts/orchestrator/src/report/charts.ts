@@ -1,0 +1,229 @@
+import * as echarts from 'echarts';
+import { decodeHistogram, mergeHistograms } from '../driver/histogram.js';
+import type { ResultsFile, RunResult } from '../results.js';
+import { gatewayOverheadMs } from '../summary.js';
+
+/** Render one ECharts option to an SVG string on the server (no browser, no JS in the page). */
+export function renderSvg(option: echarts.EChartsCoreOption, width = 760, height = 380): string {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  chart.setOption({ animation: false, backgroundColor: '#fff', ...option });
+  const svg = chart.renderToSVGString();
+  chart.dispose();
+  return svg;
+}
+
+const title = (text: string, subtext?: string) => ({ text, subtext, left: 'center', textStyle: { fontSize: 15 } });
+const legend = { bottom: 0 };
+const grid = { left: 70, right: 30, top: 60, bottom: 60 };
+
+const validTrials = (r: ResultsFile) => r.runs.filter((x) => x.phase === 'trial' && x.valid);
+const key = (x: { topology: string; replicas: number }) => `${x.topology}×${x.replicas}`;
+
+function groups(runs: RunResult[]): Map<string, RunResult[]> {
+  const m = new Map<string, RunResult[]>();
+  for (const r of runs) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
+  return m;
+}
+
+const SPECTRUM = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99];
+
+/** Latency by percentile from the histograms merged over trials (not averaged). */
+export function spectrumChart(r: ResultsFile): string | undefined {
+  const g = groups(validTrials(r));
+  if (g.size === 0) return undefined;
+  const series = [...g].map(([name, runs]) => {
+    const h = mergeHistograms(runs.map((x) => x.latencyHistogram));
+    const pts = SPECTRUM.filter((p) => h.totalCount >= 5 / (1 - p / 100)).map((p) => [
+      `p${p}`,
+      Math.round(h.getValueAtPercentile(p)) / 1000,
+    ]);
+    pts.push(['max', h.maxValue / 1000]);
+    return { name, type: 'line', data: pts, symbolSize: 6 };
+  });
+  return renderSvg({
+    title: title('Latency percentile spectrum', 'from scheduled send time; trials merged as histograms'),
+    legend,
+    grid,
+    tooltip: {},
+    xAxis: { type: 'category', name: 'percentile' },
+    yAxis: { type: 'log', name: 'ms', logBase: 10 },
+    series,
+  });
+}
+
+export function capacityChart(r: ResultsFile): string | undefined {
+  if (r.capacity.length === 0) return undefined;
+  const replicas = [...new Set(r.capacity.map((c) => c.replicas))].sort((a, b) => a - b);
+  const topologies = [...new Set(r.capacity.map((c) => c.topology))];
+  return renderSvg({
+    title: title(`Capacity at SLO (p99 ≤ ${(r.config.slo as { p99Ms: number }).p99Ms} ms, errors < 0.1%)`),
+    legend,
+    grid,
+    xAxis: { type: 'category', name: 'replicas', data: replicas.map(String) },
+    yAxis: { type: 'value', name: 'req/s' },
+    series: topologies.map((t) => ({
+      name: t,
+      type: 'bar',
+      label: { show: true, position: 'top' },
+      data: replicas.map((n) => r.capacity.find((c) => c.topology === t && c.replicas === n)?.rateRps ?? 0),
+    })),
+  });
+}
+
+export function capacityProbeChart(r: ResultsFile): string | undefined {
+  if (r.capacity.length === 0) return undefined;
+  return renderSvg({
+    title: title('Capacity search probes', 'each point one probe run; filled = met the SLO'),
+    legend,
+    grid,
+    tooltip: {},
+    xAxis: { type: 'value', name: 'offered req/s' },
+    yAxis: { type: 'log', name: 'p99 ms' },
+    series: r.capacity.map((c) => ({
+      name: key(c),
+      type: 'scatter',
+      data: c.probes.map((p) => ({
+        value: [p.rateRps, Math.max(p.p99Ms, 0.01)],
+        itemStyle: p.pass ? {} : { opacity: 0.35 },
+      })),
+    })),
+  });
+}
+
+function perComponentKind(runs: RunResult[], pick: (x: RunResult, name: string) => number, reduce: 'median' | 'max') {
+  const kinds = new Map<string, number[]>();
+  for (const run of runs) {
+    const byKind = new Map<string, number>();
+    for (const name of Object.keys(run.resources)) {
+      if (name === 'servers') continue;
+      const kind = name.replace(/-\d+$/, '');
+      const v = pick(run, name);
+      byKind.set(kind, reduce === 'max' ? Math.max(byKind.get(kind) ?? 0, v) : (byKind.get(kind) ?? 0) + v);
+    }
+    for (const [k, v] of byKind) kinds.set(k, [...(kinds.get(k) ?? []), v]);
+  }
+  const out = new Map<string, number>();
+  for (const [k, vs] of kinds) {
+    const s = [...vs].sort((a, b) => a - b);
+    out.set(k, reduce === 'max' ? s[s.length - 1]! : s[Math.floor(s.length / 2)]!);
+  }
+  return out;
+}
+
+export function cpuChart(r: ResultsFile): string | undefined {
+  const g = groups(validTrials(r));
+  if (g.size === 0) return undefined;
+  const names = [...g.keys()];
+  const per = names.map((n) => perComponentKind(g.get(n)!, (x, c) => x.resources[c]!.cpuSecondsPer1kRequests * 1000, 'median'));
+  const kinds = [...new Set(per.flatMap((m) => [...m.keys()]))];
+  return renderSvg({
+    title: title('CPU per 1,000 requests', 'CPU-ms by component (median over trials); driver shown for reference'),
+    legend,
+    grid,
+    tooltip: {},
+    xAxis: { type: 'category', data: names },
+    yAxis: { type: 'value', name: 'CPU ms / 1k req' },
+    series: kinds.map((k) => ({
+      name: k,
+      type: 'bar',
+      stack: k === 'driver' ? 'driver' : 'servers',
+      data: per.map((m) => Math.round((m.get(k) ?? 0) * 10) / 10),
+    })),
+  });
+}
+
+export function memoryChart(r: ResultsFile): string | undefined {
+  const g = groups(validTrials(r));
+  if (g.size === 0) return undefined;
+  const names = [...g.keys()];
+  const per = names.map((n) => perComponentKind(g.get(n)!, (x, c) => x.resources[c]!.rssMaxMB, 'max'));
+  const kinds = [...new Set(per.flatMap((m) => [...m.keys()]))].filter((k) => k !== 'driver');
+  return renderSvg({
+    title: title('Peak memory (RSS) per process', 'largest replica of each kind'),
+    legend,
+    grid,
+    tooltip: {},
+    xAxis: { type: 'category', data: names },
+    yAxis: { type: 'value', name: 'MB' },
+    series: kinds.map((k) => ({ name: k, type: 'bar', data: per.map((m) => m.get(k) ?? 0) })),
+  });
+}
+
+/** Where a request's time goes: model service, gateway's own work, network + client. */
+export function hopChart(r: ResultsFile): string | undefined {
+  const g = groups(validTrials(r));
+  if (g.size === 0) return undefined;
+  const names = [...g.keys()];
+  const med = (xs: number[]) => {
+    const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    return s.length ? Math.round(s[Math.floor(s.length / 2)]! * 1000) / 1000 : 0;
+  };
+  const rows = names.map((n) => {
+    const runs = g.get(n)!;
+    const model = med(runs.map((x) => (x.hops.monolith ?? x.hops.prediction)?.meanMs ?? Number.NaN));
+    const gw = med(runs.map((x) => gatewayOverheadMs(x) ?? Number.NaN));
+    const entry = med(runs.map((x) => (x.hops.gateway ?? x.hops.monolith)?.meanMs ?? Number.NaN));
+    const client = med(runs.map((x) => x.latencyMs.mean));
+    return { model, gw, net: Math.max(0, Math.round((client - entry) * 1000) / 1000) };
+  });
+  return renderSvg({
+    title: title('Mean latency by hop', 'server-side histograms of each service vs the client’s mean'),
+    legend,
+    grid,
+    tooltip: {},
+    xAxis: { type: 'category', data: names },
+    yAxis: { type: 'value', name: 'ms' },
+    series: [
+      { name: 'model service (server time)', type: 'bar', stack: 'a', data: rows.map((x) => x.model) },
+      { name: 'gateway own time', type: 'bar', stack: 'a', data: rows.map((x) => x.gw) },
+      { name: 'network, queueing, client', type: 'bar', stack: 'a', data: rows.map((x) => x.net) },
+    ],
+  });
+}
+
+export function sweepChart(r: ResultsFile): string | undefined {
+  const sweep = r.runs.filter((x) => x.phase === 'sweep');
+  if (sweep.length === 0) return undefined;
+  const topologies = [...new Set(sweep.map((x) => x.topology))];
+  const features = [...new Set(sweep.map((x) => x.features))].sort((a, b) => a - b);
+  const series = topologies.flatMap((t) =>
+    (['p50', 'p99'] as const).map((p) => ({
+      name: `${t} ${p}`,
+      type: 'line',
+      data: features.map((f) => sweep.find((x) => x.topology === t && x.features === f)?.latencyMs[p] ?? null),
+    })),
+  );
+  return renderSvg({
+    title: title('Model cost sweep', 'latency vs number of features (1 replica, fixed rate)'),
+    legend,
+    grid,
+    tooltip: {},
+    xAxis: { type: 'category', name: 'features', data: features.map(String) },
+    yAxis: { type: 'log', name: 'ms' },
+    series,
+  });
+}
+
+export function timelineChart(run: RunResult): string {
+  return renderSvg(
+    {
+      title: title(`Timeline: ${key(run)} ${run.phase} ${run.trial}`, 'per second of scheduled send time'),
+      legend,
+      grid,
+      tooltip: {},
+      xAxis: { type: 'category', name: 's', data: run.timeline.map((b) => b.t) },
+      yAxis: [
+        { type: 'value', name: 'p99 ms' },
+        { type: 'value', name: 'errors + dropped' },
+      ],
+      series: [
+        { name: 'p99', type: 'line', data: run.timeline.map((b) => b.p99Ms) },
+        { name: 'errors + dropped', type: 'bar', yAxisIndex: 1, data: run.timeline.map((b) => b.errors + b.dropped) },
+      ],
+    },
+    760,
+    300,
+  );
+}
+
+export { decodeHistogram };

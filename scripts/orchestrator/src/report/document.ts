@@ -1,0 +1,192 @@
+import type { ResultsFile, RunResult, Spread, SummaryRow } from '../results.js';
+import * as charts from './charts.js';
+
+/** The report as blocks, rendered both to Markdown and to self-contained HTML. */
+export type Block =
+  | { h: string; level?: 2 | 3 }
+  | { p: string }
+  | { list: string[] }
+  | { table: { head: string[]; rows: (string | number)[][] } }
+  | { chart: string | undefined; caption: string };
+
+const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
+const spreadText = (s: Spread, d = 2) => (s.n === 0 ? '–' : s.n === 1 ? fmt(s.median, d) : `${fmt(s.median, d)} [${fmt(s.min, d)}–${fmt(s.max, d)}]`);
+
+function headline(rows: SummaryRow[]): Block {
+  return {
+    table: {
+      head: ['topology', 'replicas', 'hops', 'rate req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'capacity req/s @SLO', 'server CPU ms / 1k req', 'peak RSS MB', 'gateway own ms', 'valid trials'],
+      rows: rows.map((r) => [
+        r.topology,
+        r.replicas,
+        r.hopCount,
+        `${fmt(r.achievedRps.median, 0)} / ${fmt(r.targetRps, 0)}`,
+        spreadText(r.p50Ms, 3),
+        spreadText(r.p99Ms, 3),
+        spreadText(r.p999Ms, 3),
+        r.capacityRps === null ? '–' : String(r.capacityRps),
+        spreadText({ ...r.cpuSecondsPer1k, median: r.cpuSecondsPer1k.median * 1000, min: r.cpuSecondsPer1k.min * 1000, max: r.cpuSecondsPer1k.max * 1000 }, 1),
+        Object.entries(r.rssMaxMB)
+          .map(([k, v]) => `${k} ${fmt(v, 0)}`)
+          .join(', '),
+        fmt(r.gatewayOverheadMs, 3),
+        `${r.validTrials}/${r.trials}`,
+      ]),
+    },
+  };
+}
+
+/** What the run says about the article's "50 ms vs 70 ms" and "microservices use resources better". */
+function verdict(r: ResultsFile): Block[] {
+  const one = r.summary.filter((s) => s.replicas === Math.min(...r.summary.map((x) => x.replicas)));
+  const mono = one.find((s) => s.topology === 'monolith');
+  const micro = one.find((s) => s.topology === 'microservices');
+  if (!mono || !micro || mono.validTrials === 0 || micro.validTrials === 0)
+    return [{ p: 'Both topologies need valid trials for a comparison; see the runs below.' }];
+  const meanOf = (t: string) => {
+    const runs = r.runs.filter((x) => x.phase === 'trial' && x.valid && x.topology === t && x.replicas === mono.replicas);
+    const v = runs.map((x) => x.latencyMs.mean).sort((a, b) => a - b);
+    return v[Math.floor(v.length / 2)] ?? 0;
+  };
+  const mMean = meanOf('monolith');
+  const sMean = meanOf('microservices');
+  const lines = [
+    `The article reports an average of 50 ms for the monolith and 70 ms for microservices (+20 ms, +40%). ` +
+      `Here, at ${fmt(mono.targetRps, 0)} req/s with ${mono.replicas} replica(s), the mean is ${fmt(mMean, 3)} ms vs ${fmt(sMean, 3)} ms ` +
+      `(+${fmt(sMean - mMean, 3)} ms, ${mMean > 0 ? `${fmt(((sMean - mMean) / mMean) * 100, 0)}%` : '–'}); ` +
+      `p99 ${fmt(mono.p99Ms.median, 3)} ms vs ${fmt(micro.p99Ms.median, 3)} ms.`,
+    micro.gatewayOverheadMs !== null
+      ? `The gateway's own server-side time is ${fmt(micro.gatewayOverheadMs, 3)} ms per request (gateway histogram minus prediction histogram): ` +
+        `the extra hop costs well under a millisecond on loopback, so differences of tens of milliseconds come from elsewhere (framework, serialization, queueing, or the network of a real cluster).`
+      : 'The gateway hop could not be isolated (no server-side histograms).',
+    `CPU per 1,000 requests (all server processes): monolith ${fmt(mono.cpuSecondsPer1k.median * 1000, 1)} ms, ` +
+      `microservices ${fmt(micro.cpuSecondsPer1k.median * 1000, 1)} ms — the claim that microservices "use resources better" ` +
+      (micro.cpuSecondsPer1k.median > mono.cpuSecondsPer1k.median
+        ? 'does not hold for CPU per request here: every request is handled twice.'
+        : 'holds for CPU per request in this run.'),
+  ];
+  if (mono.capacityRps !== null && micro.capacityRps !== null)
+    lines.push(
+      `Capacity at the SLO: monolith ${mono.capacityRps} req/s, microservices ${micro.capacityRps} req/s on the same cores (${fmt(micro.capacityRps / Math.max(1, mono.capacityRps), 2)}×).`,
+    );
+  return [{ list: lines }];
+}
+
+function runsTable(runs: RunResult[]): Block {
+  return {
+    table: {
+      head: ['phase', 'topology', 'replicas', 'trial', 'F', 'target', 'achieved', 'p50', 'p99', 'p99.9', 'max', 'closed-loop p99', 'errors', 'dropped', 'driver CPU', 'lag p99', 'valid', 'SLO'],
+      rows: runs.map((r) => [
+        r.phase,
+        r.topology,
+        r.replicas,
+        r.trial,
+        r.features,
+        r.targetRps,
+        r.achievedRps,
+        fmt(r.latencyMs.p50, 3),
+        fmt(r.latencyMs.p99, 3),
+        r.trustworthyPercentiles.includes('p99.9') ? fmt(r.latencyMs.p999, 3) : `(${fmt(r.latencyMs.p999, 3)})`,
+        fmt(r.latencyMs.max, 3),
+        fmt(r.serviceTimeMs.p99, 3),
+        r.errors.count,
+        r.dropped,
+        `${fmt((r.resources.driver?.cpuCores ?? 0) * 100, 0)}%${r.driverSaturated ? ' SAT' : ''}`,
+        fmt(r.scheduleLagMs.p99, 3),
+        r.valid ? 'yes' : `no: ${r.invalidReasons.join('; ')}`,
+        r.sloMet ? 'met' : 'missed',
+      ]),
+    },
+  };
+}
+
+export function buildDocument(r: ResultsFile): Block[] {
+  const m = r.machine as Record<string, any>;
+  const c = r.config as Record<string, any>;
+  const trials = r.runs.filter((x) => x.phase === 'trial');
+  const fairness = new Map<string, string>();
+  for (const t of trials) fairness.set(t.topology, `${t.topology}: ${t.hopCount} hop(s) from load generator to model; ${t.entrySpreading}`);
+  const saturated = r.runs.filter((x) => x.driverSaturated).length;
+  const invalid = r.runs.filter((x) => !x.valid).length;
+  const blocks: Block[] = [
+    { h: `mlbench report — run ${r.runId}`, level: 2 },
+    {
+      p:
+        `Status: **${r.status}**${r.statusReason ? ` (${r.statusReason})` : ''}. Started ${r.startedAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ''}. ` +
+        `Plan ${c.plan}, backend ${c.backend}, driver ${c.driver}, scenario ${c.scenario?.name} (${c.scenario?.executor}, ${c.scenario?.arrival} arrivals), ` +
+        `SLO p99 ≤ ${c.slo?.p99Ms} ms and errors ≤ ${(c.slo?.errorRate ?? 0) * 100}%, ${c.trials} trial(s), replicas ${(c.replicas ?? []).join(', ')}.`,
+    },
+    {
+      p:
+        `Machine: ${m.cpuModel}, ${m.logicalCpus} CPUs, ${m.memoryGB} GB, ${m.platform}; Node ${m.node}; ` +
+        `${Object.entries(m.packages ?? {})
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}; commit ${m.gitCommit}. Core split: ${c.pinning?.description}. ` +
+        `Model ${c.model?.name}@${c.model?.version} (${c.model?.features} features).`,
+    },
+    { list: [...fairness.values(), 'Latency is measured from each request’s scheduled send time (open loop); dropped = arrivals that found the in-flight cap full.'] },
+    { h: 'Headline', level: 3 },
+    headline(r.summary),
+    { p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO.' },
+    ...verdict(r),
+  ];
+  if (saturated || invalid)
+    blocks.push({
+      list: [
+        ...(saturated ? [`${saturated} run(s) had a saturated load generator (schedule lag p99 > 2 ms: requests left late): their latencies include the driver’s own delay.`] : []),
+        ...(invalid ? [`${invalid} run(s) are marked invalid (too short or too few requests) and are left out of the headline.`] : []),
+      ],
+    });
+  blocks.push(
+    { h: 'Charts', level: 3 },
+    { chart: charts.spectrumChart(r), caption: 'Latency percentile spectrum' },
+    { chart: charts.capacityChart(r), caption: 'Capacity vs replicas' },
+    { chart: charts.capacityProbeChart(r), caption: 'Capacity search probes' },
+    { chart: charts.cpuChart(r), caption: 'CPU per 1k requests' },
+    { chart: charts.memoryChart(r), caption: 'Memory per component' },
+    { chart: charts.hopChart(r), caption: 'Per-hop latency breakdown' },
+    { chart: charts.sweepChart(r), caption: 'Model-cost sweep' },
+  );
+  if (r.capacity.length) {
+    blocks.push(
+      { h: 'Capacity search', level: 3 },
+      {
+        table: {
+          head: ['topology', 'replicas', 'capacity req/s', 'first failure req/s', 'probes (rate: p99 ms, pass)'],
+          rows: r.capacity.map((x) => [
+            x.topology,
+            x.replicas,
+            x.rateRps,
+            x.failedAtRps ?? '–',
+            x.probes.map((p) => `${p.rateRps}: ${fmt(p.p99Ms, 2)}${p.pass ? ' ✓' : ' ✗'}`).join('; '),
+          ]),
+        },
+      },
+    );
+  }
+  const sweep = r.runs.filter((x) => x.phase === 'sweep');
+  if (sweep.length) {
+    blocks.push(
+      { h: 'Model-cost sweep', level: 3 },
+      {
+        p: 'As inference and payload grow, the gateway’s constant hop becomes a smaller share of the request; the column “gateway own” shows its absolute cost.',
+      },
+      {
+        table: {
+          head: ['features', 'topology', 'p50 ms', 'p99 ms', 'model service ms (mean)', 'inference ms (mean)', 'gateway own ms'],
+          rows: sweep.map((x) => {
+            const model = x.hops.monolith ?? x.hops.prediction;
+            const gw = x.hops.gateway && x.hops.prediction ? x.hops.gateway.meanMs - x.hops.prediction.meanMs : null;
+            return [x.features, x.topology, fmt(x.latencyMs.p50, 3), fmt(x.latencyMs.p99, 3), fmt(model?.meanMs, 3), fmt(model?.inferenceMeanMs, 4), fmt(gw, 3)];
+          }),
+        },
+      },
+    );
+  }
+  const firstTrial = trials.find((x) => x.valid);
+  if (firstTrial) blocks.push({ h: 'Timeline of one trial', level: 3 }, { chart: charts.timelineChart(firstTrial), caption: 'Timeline' });
+  blocks.push({ h: 'Every run', level: 3 }, runsTable(r.runs), {
+    p: 'p99.9 in parentheses: fewer than 5,000 requests, not trustworthy. “closed-loop p99” is the same run timed from the actual send, as a closed-loop tool would report it.',
+  });
+  return blocks;
+}

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@mlbench/model';
+import type { TimelineBucket } from './driver/types.js';
+import type { LatencySummaryMs } from './driver/histogram.js';
+import type { HopStats } from './measure/hops.js';
+
+export const SCHEMA_VERSION = 1;
+
+export interface ComponentResources {
+  cpuSeconds: number;
+  cpuSecondsPer1kRequests: number;
+  /** CPU used over the window as a share of one core. */
+  cpuCores: number;
+  rssMaxMB: number;
+}
+
+export type RunPhase = 'trial' | 'capacity' | 'sweep';
+
+export interface RunResult {
+  phase: RunPhase;
+  topology: string;
+  backend: string;
+  driver: string;
+  replicas: number;
+  scenario: string;
+  trial: number;
+  features: number;
+  batchSize: number;
+  targetRps: number;
+  achievedRps: number;
+  durationS: number;
+  requests: number;
+  ok: number;
+  errors: { count: number; rate: number; byStatus: Record<string, number>; network: Record<string, number> };
+  dropped: number;
+  latencyMs: LatencySummaryMs;
+  /** Same run measured from the actual send time (what a closed-loop tool would show). */
+  serviceTimeMs: LatencySummaryMs;
+  scheduleLagMs: LatencySummaryMs;
+  /** HdrHistogram of latency in µs (compressed base64), for merging and re-rendering. */
+  latencyHistogram: string;
+  hops: Record<string, HopStats>;
+  hopCount: number;
+  entrySpreading: string;
+  resources: Record<string, ComponentResources>;
+  servedBy: Record<string, number>;
+  timeline: TimelineBucket[];
+  valid: boolean;
+  invalidReasons: string[];
+  /** Percentiles this run has enough requests to claim. */
+  trustworthyPercentiles: string[];
+  driverSaturated: boolean;
+  sloMet: boolean;
+  startedAt: string;
+}
+
+export interface CapacityProbe {
+  rateRps: number;
+  achievedRps: number;
+  p99Ms: number;
+  errorRate: number;
+  dropped: number;
+  pass: boolean;
+  reason?: string;
+}
+
+export interface CapacityResult {
+  topology: string;
+  replicas: number;
+  /** Highest probed rate that met the SLO (0 if none did). */
+  rateRps: number;
+  /** Lowest probed rate that failed, bounding the true capacity from above. */
+  failedAtRps: number | null;
+  probes: CapacityProbe[];
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export interface SummaryRow {
+  topology: string;
+  replicas: number;
+  hopCount: number;
+  targetRps: number;
+  trials: number;
+  validTrials: number;
+  p50Ms: Spread;
+  p99Ms: Spread;
+  p999Ms: Spread;
+  achievedRps: Spread;
+  errorRate: Spread;
+  cpuSecondsPer1k: Spread;
+  /** Per component kind (monolith, gateway, prediction, driver): peak RSS, max over trials and replicas. */
+  rssMaxMB: Record<string, number>;
+  capacityRps: number | null;
+  gatewayOverheadMs: number | null;
+}
+
+export interface ResultsFile {
+  schemaVersion: typeof SCHEMA_VERSION;
+  runId: string;
+  status: 'running' | 'complete' | 'incomplete' | 'failed';
+  statusReason?: string;
+  startedAt: string;
+  finishedAt?: string;
+  machine: Record<string, unknown>;
+  config: Record<string, unknown>;
+  runs: RunResult[];
+  capacity: CapacityResult[];
+  summary: SummaryRow[];
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Create the run's directory; an existing one is never reused or overwritten. */
+export async function createRunDir(outDir: string, runId: string): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const dir = join(outDir, runId);
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`results directory ${dir} already exists; refusing to overwrite it`);
+    throw err;
+  }
+  return dir;
+}
+
+export async function writeResults(dir: string, results: ResultsFile): Promise<void> {
+  await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
+}
+
+export async function readResults(dir: string): Promise<ResultsFile> {
+  const path = join(dir, 'results.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let data: ResultsFile;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (data.schemaVersion !== SCHEMA_VERSION)
+    throw new Error(`${path} has schemaVersion ${data.schemaVersion}; this mlbench reads ${SCHEMA_VERSION}`);
+  return data;
+}

@@ -1,0 +1,60 @@
+import type { CapacityResult, RunResult, Spread, SummaryRow } from './results.js';
+
+export function spread(values: number[]): Spread {
+  if (values.length === 0) return { median: 0, min: 0, max: 0, n: 0 };
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  const median = v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+  return { median: Math.round(median * 1000) / 1000, min: v[0]!, max: v[v.length - 1]!, n: v.length };
+}
+
+/** Gateway's own time: its server-side time minus the prediction service's, per request. */
+export function gatewayOverheadMs(r: RunResult): number | null {
+  const g = r.hops.gateway;
+  const p = r.hops.prediction;
+  if (!g || !p || !g.requests || !p.requests) return null;
+  return Math.round((g.meanMs - p.meanMs) * 1000) / 1000;
+}
+
+/** Median and spread over trials, per topology and replica count; valid trials only. */
+export function summarize(runs: RunResult[], capacity: CapacityResult[]): SummaryRow[] {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    if (r.phase !== 'trial') continue;
+    const key = `${r.topology}|${r.replicas}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const rows: SummaryRow[] = [];
+  for (const [key, all] of groups) {
+    const [topology, replicasText] = key.split('|');
+    const replicas = Number(replicasText);
+    const valid = all.filter((r) => r.valid);
+    const rss: Record<string, number> = {};
+    for (const r of valid) {
+      for (const [name, res] of Object.entries(r.resources)) {
+        if (name === 'servers') continue;
+        const kind = name.replace(/-\d+$/, '');
+        rss[kind] = Math.max(rss[kind] ?? 0, res.rssMaxMB);
+      }
+    }
+    const overheads = valid.map(gatewayOverheadMs).filter((x): x is number => x !== null);
+    rows.push({
+      topology: topology!,
+      replicas,
+      hopCount: all[0]!.hopCount,
+      targetRps: all[0]!.targetRps,
+      trials: all.length,
+      validTrials: valid.length,
+      p50Ms: spread(valid.map((r) => r.latencyMs.p50)),
+      p99Ms: spread(valid.map((r) => r.latencyMs.p99)),
+      p999Ms: spread(valid.map((r) => r.latencyMs.p999)),
+      achievedRps: spread(valid.map((r) => r.achievedRps)),
+      errorRate: spread(valid.map((r) => r.errors.rate)),
+      cpuSecondsPer1k: spread(valid.map((r) => r.resources.servers?.cpuSecondsPer1kRequests ?? 0)),
+      rssMaxMB: rss,
+      capacityRps: capacity.find((c) => c.topology === topology && c.replicas === replicas)?.rateRps ?? null,
+      gatewayOverheadMs: overheads.length ? spread(overheads).median : null,
+    });
+  }
+  return rows.sort((a, b) => a.replicas - b.replicas || a.topology.localeCompare(b.topology));
+}
