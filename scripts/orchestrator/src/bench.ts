@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { DEFAULT_MODEL_PATH, loadModel, train, writeFileAtomic } from '@mlbench/model';
 import { deployProcesses, type ProcessDeployment } from './backends/process.js';
 import type { Topology } from './backends/types.js';
-import { searchCapacity } from './capacity.js';
+import { probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
 import { describeMachine, type Pinning } from './machine.js';
-import { MIN_VALID_REQUESTS, measureRun, type RunContext } from './measure/run.js';
+import { measureRun, type RunContext } from './measure/run.js';
 import type { Plan } from './plan.js';
 import type { Progress } from './progress.js';
 import { writeReports } from './report/write.js';
@@ -143,16 +143,19 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
         `errors ${r.errors.count}, dropped ${r.dropped} — ${flag}${r.driverSaturated ? ' (driver saturated)' : ''}`,
     );
   };
-  const measure = async (d: ProcessDeployment, s: Scenario, phase: RunResult['phase'], trial: number) => {
+  /** Every measured run: a fresh progress line, and an abort (not a crash) if interrupted. */
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     checkAbort();
     o.progress.nextRun();
     try {
-      return await measureRun(ctx, d, s, { phase, trial });
+      return await work();
     } catch (err) {
       checkAbort();
       throw err;
     }
   };
+  const measure = (d: ProcessDeployment, s: Scenario, phase: RunResult['phase'], trial: number) =>
+    guarded(() => measureRun(ctx, d, s, { phase, trial }));
 
   try {
     for (const replicas of o.replicas) {
@@ -169,24 +172,9 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
         for (const t of o.topologies) {
           const d = deployments.get(t)!;
           const found = await searchCapacity(async (rate) => {
-            // A probe must hold enough requests to claim a p99, however low the rate.
-            const probeMs = Math.max(c.probeMs, Math.ceil(((MIN_VALID_REQUESTS * 1.2) / rate) * 1000));
-            const r = await measure(d, atRate(o.scenario, rate, probeMs, c.warmupMs), 'capacity', 1);
-            await record(r);
-            const reason = !r.valid
-              ? r.invalidReasons.join('; ')
-              : r.sloMet
-                ? undefined
-                : `p99 ${r.latencyMs.p99} ms, errors ${r.errors.count}, dropped ${r.dropped}, achieved ${r.achievedRps}`;
-            return {
-              rateRps: rate,
-              achievedRps: r.achievedRps,
-              p99Ms: r.latencyMs.p99,
-              errorRate: r.errors.rate,
-              dropped: r.dropped,
-              pass: r.sloMet,
-              ...(reason ? { reason } : {}),
-            };
+            const { probe, run } = await guarded(() => probeAt(ctx, d, o.scenario, rate, c));
+            await record(run);
+            return probe;
           }, c);
           const entry: CapacityResult = { topology: t, replicas, ...found };
           results.capacity.push(entry);

@@ -1,4 +1,7 @@
-import type { CapacityProbe } from './results.js';
+import type { Deployment } from './backends/types.js';
+import { MIN_VALID_REQUESTS, measureRun, type RunContext } from './measure/run.js';
+import type { CapacityProbe, RunResult } from './results.js';
+import { atRate, type Scenario } from './scenario.js';
 
 export interface CapacitySearchOptions {
   startRps: number;
@@ -41,4 +44,34 @@ export async function searchCapacity(
     rate = next;
   }
   return { rateRps: pass, failedAtRps: fail, probes };
+}
+
+/** One capacity probe: the scenario at a constant rate, judged by the scenario's SLO. */
+export async function probeAt(
+  ctx: RunContext,
+  dep: Deployment,
+  scenario: Scenario,
+  rate: number,
+  c: { probeMs: number; warmupMs: number },
+): Promise<{ probe: CapacityProbe; run: RunResult }> {
+  // A probe must hold enough requests to claim a p99, however low the rate.
+  const probeMs = Math.max(c.probeMs, Math.ceil(((MIN_VALID_REQUESTS * 1.2) / rate) * 1000));
+  const run = await measureRun(ctx, dep, atRate(scenario, rate, probeMs, c.warmupMs), { phase: 'capacity', trial: 1 });
+  const reason = !run.valid
+    ? run.invalidReasons.join('; ')
+    : run.sloMet
+      ? undefined
+      : `p99 ${run.latencyMs.p99} ms, errors ${run.errors.count}, dropped ${run.dropped}, achieved ${run.achievedRps}`;
+  return {
+    run,
+    probe: {
+      rateRps: rate,
+      achievedRps: run.achievedRps,
+      p99Ms: run.latencyMs.p99,
+      errorRate: run.errors.rate,
+      dropped: run.dropped,
+      pass: run.sloMet,
+      ...(reason ? { reason } : {}),
+    },
+  };
 }

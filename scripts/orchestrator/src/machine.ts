@@ -7,12 +7,22 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PACKAGES = ['fastify', '@fastify/http-proxy', '@fastify/reply-from', 'undici', 'prom-client', 'ml-regression', 'hdr-histogram-js', 'echarts'];
 
+/** The version this package actually resolves (not whatever happens to be hoisted to the root). */
 function version(pkg: string): string | undefined {
   try {
-    return JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+    let dir = dirname(fileURLToPath(import.meta.resolve(pkg)));
+    for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+      try {
+        const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+        if (meta.name === pkg) return meta.version;
+      } catch {
+        // keep walking up
+      }
+    }
   } catch {
-    return undefined;
+    // not resolvable from here
   }
+  return undefined;
 }
 
 function gitCommit(): string | undefined {

@@ -99,6 +99,8 @@ export interface SummaryRow {
   /** Per component kind (monolith, gateway, prediction, driver): peak RSS, max over trials and replicas. */
   rssMaxMB: Record<string, number>;
   capacityRps: number | null;
+  /** True when every probe passed: capacity is at least capacityRps, the search never found the limit. */
+  capacityIsLowerBound: boolean;
   gatewayOverheadMs: number | null;
 }
 

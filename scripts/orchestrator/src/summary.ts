@@ -32,11 +32,12 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
     const rss: Record<string, number> = {};
     for (const r of valid) {
       for (const [name, res] of Object.entries(r.resources)) {
-        if (name === 'servers') continue;
+        if (name === 'servers' || name === 'driver') continue;
         const kind = name.replace(/-\d+$/, '');
         rss[kind] = Math.max(rss[kind] ?? 0, res.rssMaxMB);
       }
     }
+    const cap = capacity.find((c) => c.topology === topology && c.replicas === replicas);
     const overheads = valid.map(gatewayOverheadMs).filter((x): x is number => x !== null);
     rows.push({
       topology: topology!,
@@ -52,9 +53,11 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
       errorRate: spread(valid.map((r) => r.errors.rate)),
       cpuSecondsPer1k: spread(valid.map((r) => r.resources.servers?.cpuSecondsPer1kRequests ?? 0)),
       rssMaxMB: rss,
-      capacityRps: capacity.find((c) => c.topology === topology && c.replicas === replicas)?.rateRps ?? null,
+      capacityRps: cap?.rateRps ?? null,
+      capacityIsLowerBound: cap !== undefined && cap.failedAtRps === null,
       gatewayOverheadMs: overheads.length ? spread(overheads).median : null,
     });
   }
-  return rows.sort((a, b) => a.replicas - b.replicas || a.topology.localeCompare(b.topology));
+  // Monolith first: it is the baseline every other figure is compared with.
+  return rows.sort((a, b) => a.replicas - b.replicas || b.topology.localeCompare(a.topology));
 }

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from '../backends/child.js';
 import { which } from '../backends/which.js';
 import type { DriverProgress, DriverRunResult, DriverRunSpec } from './types.js';
 
-const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+// Under a TypeScript loader (tests) this module runs from src/; the worker always runs compiled.
+const here = fileURLToPath(new URL('./worker.js', import.meta.url));
+const WORKER = existsSync(here) ? here : here.replace(/\/src\/driver\/worker\.js$/, '/dist/driver/worker.js');
 
 /** The built-in driver, running in a child process (optionally pinned with taskset). */
 export class DriverProcess {

@@ -69,7 +69,7 @@ export async function runDriver(
   const scheduledMs = spec.mode.kind === 'open' ? spec.mode.schedule.durationMs : spec.mode.durationMs;
 
   const bucket = (ms: number): Bucket => {
-    const i = Math.floor(ms / 1000);
+    const i = Math.max(0, Math.floor(ms / 1000));
     while (buckets.length <= i) buckets.push({ sent: 0, ok: 0, errors: 0, dropped: 0, h: newHistogram() });
     return buckets[i]!;
   };
@@ -183,7 +183,7 @@ export async function runDriver(
     const endAt = start + spec.mode.durationMs;
     const vu = async () => {
       while (performance.now() < endAt && !signal?.aborted) {
-        const at = performance.now() - start;
+        const at = Math.max(0, performance.now() - start);
         scheduled++;
         await send(at);
       }

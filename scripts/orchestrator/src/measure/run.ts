@@ -1,4 +1,4 @@
-import type { ProcessDeployment } from '../backends/process.js';
+import type { Deployment } from '../backends/types.js';
 import type { DriverProcess } from '../driver/client.js';
 import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
 import type { DriverMode, DriverProgress, DriverRunSpec } from '../driver/types.js';
@@ -67,7 +67,7 @@ export function driverMode(s: Scenario, durationMs = s.durationMs): DriverMode {
   };
 }
 
-export function driverSpec(s: Scenario, dep: ProcessDeployment, label: string, warmup = false): DriverRunSpec {
+export function driverSpec(s: Scenario, dep: Deployment, label: string, warmup = false): DriverRunSpec {
   const connections = Math.max(1, Math.ceil(Math.min(s.maxVUs, 256) / dep.entryUrls.length));
   const mode: DriverMode = warmup
     ? driverModeForWarmup(s)
@@ -98,7 +98,7 @@ function driverModeForWarmup(s: Scenario): DriverMode {
   };
 }
 
-function sampleAll(dep: ProcessDeployment, driverPid: number | undefined): Map<string, ProcSample> {
+function sampleAll(dep: Deployment, driverPid: number | undefined): Map<string, ProcSample> {
   const out = new Map<string, ProcSample>();
   for (const c of dep.components) {
     const s = sampleProcess(c.pid);
@@ -113,7 +113,7 @@ function sampleAll(dep: ProcessDeployment, driverPid: number | undefined): Map<s
  * One measured run: warm up (discarded), snapshot server metrics and /proc, drive the
  * scenario, snapshot again, and turn the deltas into a RunResult.
  */
-export async function measureRun(ctx: RunContext, dep: ProcessDeployment, s: Scenario, meta: RunMeta): Promise<RunResult> {
+export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, meta: RunMeta): Promise<RunResult> {
   const label = `${meta.phase} ${dep.topology}×${dep.replicas}`;
   if (s.warmupMs > 0) await ctx.driver.run(driverSpec(s, dep, `${label} warm-up`, true), ctx.onProgress);
   const metricsBefore = await scrapeAll(dep.components);

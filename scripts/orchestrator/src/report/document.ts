@@ -24,7 +24,7 @@ function headline(rows: SummaryRow[]): Block {
         spreadText(r.p50Ms, 3),
         spreadText(r.p99Ms, 3),
         spreadText(r.p999Ms, 3),
-        r.capacityRps === null ? '–' : String(r.capacityRps),
+        r.capacityRps === null ? '–' : `${r.capacityIsLowerBound ? '≥ ' : ''}${r.capacityRps}`,
         spreadText({ ...r.cpuSecondsPer1k, median: r.cpuSecondsPer1k.median * 1000, min: r.cpuSecondsPer1k.min * 1000, max: r.cpuSecondsPer1k.max * 1000 }, 1),
         Object.entries(r.rssMaxMB)
           .map(([k, v]) => `${k} ${fmt(v, 0)}`)
@@ -127,7 +127,9 @@ export function buildDocument(r: ResultsFile): Block[] {
     { list: [...fairness.values(), 'Latency is measured from each request’s scheduled send time (open loop); dropped = arrivals that found the in-flight cap full.'] },
     { h: 'Headline', level: 3 },
     headline(r.summary),
-    { p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO.' },
+    {
+      p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO; “≥” means no probe failed, so the limit lies higher (raise maxProbes or use --plan full).',
+    },
     ...verdict(r),
   ];
   if (saturated || invalid)

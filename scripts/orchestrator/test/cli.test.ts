@@ -1,0 +1,121 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { CLI, processesOfRun } from './helpers.js';
+
+const mlbench = (args: string[], timeout = 60_000) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
+
+t.test('bad flags and unreadable scenarios: one line, non-zero exit', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'mlbench-cli-'));
+  const badJson = join(dir, 'bad.json');
+  await writeFile(badJson, '{"executor": "constant-arrival-rate",');
+  const badShape = join(dir, 'shape.json');
+  await writeFile(badShape, JSON.stringify({ executor: 'constant-arrival-rate', rate: -5, duration: '1s' }));
+  const noRate = join(dir, 'norate.json');
+  await writeFile(noRate, JSON.stringify({ executor: 'constant-arrival-rate', duration: '1s' }));
+  const badDuration = join(dir, 'dur.json');
+  await writeFile(badDuration, JSON.stringify({ executor: 'constant-arrival-rate', rate: 5, duration: 'soon' }));
+  const cases: [string[], RegExp][] = [
+    [['bench', '--replicas', 'two'], /replicas must be a comma-separated list/],
+    [['bench', '--replicas', '0'], /replicas must be/],
+    [['bench', '--trials', '1.5'], /--trials must be an integer/],
+    [['bench', '--topology', 'mesh'], /Allowed choices are monolith, microservices, both/],
+    [['bench', '--bogus'], /unknown option '--bogus'/],
+    [['bench', '--scenario', join(dir, 'missing.json')], /cannot read scenario .*missing\.json \(ENOENT\)/],
+    [['bench', '--scenario', badJson], /is not valid JSON/],
+    [['bench', '--scenario', badShape], /scenario shape: \/rate/],
+    [['bench', '--scenario', noRate], /constant-arrival-rate needs "rate"/],
+    [['bench', '--scenario', badDuration], /duration: "soon" is not a duration/],
+    [['bench', '--pin', 'left'], /--pin must be auto, off or DRIVER_CPUS:SERVER_CPUS/],
+    [['bench', '--run-id', '../escape'], /--run-id may only contain/],
+    [['report', join(dir, 'nothing')], /cannot read .*results\.json \(ENOENT\)/],
+    [['train', '--features', '0'], /--features must be an integer from 1/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  for (const [args, re] of cases) {
+    const r = mlbench(args);
+    t.not(r.status, 0, `${args.join(' ')}: non-zero exit`);
+    const firstLine = r.stderr.trim().split('\n')[0] ?? '';
+    t.match(firstLine, re, `${args.join(' ')}: ${firstLine}`);
+    t.match(firstLine, /^mlbench: /, 'prefixed with the command name');
+  }
+  t.equal(mlbench(['bench', '--help']).status, 0, '--help exits 0');
+  t.equal(mlbench(['--help']).status, 0);
+});
+
+t.test('Ctrl-C during a bench: no process left, results marked incomplete', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'mlbench-sigint-'));
+  const scenario = join(out, 'long.json');
+  await writeFile(scenario, JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s', warmup: '0s' }));
+  const runId = `sigint-${process.pid}`;
+  const child = spawn(process.execPath, [CLI, 'bench', '--scenario', scenario, '--run-id', runId, '--out', out, '--no-capacity'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!/deployed/.test(stderr) && Date.now() < deadline) await sleep(100);
+  t.match(stderr, /deployed/, 'the topologies came up');
+  await sleep(1500);
+  t.ok(processesOfRun(runId).length >= 4, 'services and driver are running (monolith, gateway, prediction, driver)');
+  // Only the CLI gets the signal (not its process group): it must stop everything itself.
+  child.kill('SIGINT');
+  const code = await exited;
+  t.equal(code, 130, 'exit code 130 after an interrupt');
+  await sleep(300);
+  t.same(processesOfRun(runId), [], 'no process of the run is left');
+  const results = JSON.parse(await readFile(join(out, runId, 'results.json'), 'utf8'));
+  t.equal(results.status, 'incomplete');
+  t.equal(results.statusReason, 'interrupted by signal');
+  t.ok(existsSync(join(out, runId, 'report.html')), 'a report of what was measured');
+  const again = mlbench(['bench', '--scenario', scenario, '--run-id', runId, '--out', out]);
+  t.not(again.status, 0, 'the same run id is refused');
+  t.match(again.stderr, /already exists; refusing to overwrite it/);
+});
+
+t.test('bench-quick end to end: results.json with every field, report.html with charts', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'mlbench-quick-'));
+  const r = mlbench(['bench', '--plan', 'quick', '--out', out, '--run-id', 'quick'], 170_000);
+  t.equal(r.status, 0, `exit 0 (stderr tail: ${r.stderr.slice(-500)})`);
+  t.match(r.stdout, /\| monolith \| 1 \| 1 \|/, 'terminal summary table');
+  const results = JSON.parse(await readFile(join(out, 'quick', 'results.json'), 'utf8'));
+  t.equal(results.schemaVersion, 1);
+  t.equal(results.status, 'complete');
+  const trials = results.runs.filter((x: any) => x.phase === 'trial');
+  t.same(trials.map((x: any) => x.topology).sort(), ['microservices', 'monolith']);
+  for (const run of trials) {
+    for (const f of ['topology', 'backend', 'driver', 'replicas', 'scenario', 'trial', 'targetRps', 'achievedRps', 'requests', 'errors', 'dropped', 'latencyMs', 'hops', 'resources'])
+      t.ok(f in run, `${run.topology}: ${f}`);
+    for (const p of ['p50', 'p90', 'p99', 'p999', 'max', 'mean']) t.type(run.latencyMs[p], 'number');
+    t.type(run.errors.count, 'number');
+    t.type(run.errors.byStatus, 'object');
+    t.ok(run.valid, `${run.topology} trial valid`);
+    for (const [name, res] of Object.entries<any>(run.resources)) {
+      t.type(res.cpuSeconds, 'number', `${name} cpuSeconds`);
+      t.type(res.cpuSecondsPer1kRequests, 'number');
+      t.ok(res.rssMaxMB > 10, `${name} rssMaxMB ${res.rssMaxMB}`);
+    }
+    const servers = Object.keys(run.resources).filter((n) => n !== 'driver' && n !== 'servers');
+    t.same(servers.sort(), run.topology === 'monolith' ? ['monolith-1'] : ['gateway-1', 'prediction-1']);
+    t.same(Object.keys(run.hops).sort(), run.topology === 'monolith' ? ['monolith'] : ['gateway', 'prediction']);
+    t.ok(Object.values<any>(run.hops).every((h) => h.requests >= run.requests), 'server histograms saw every request');
+  }
+  t.same(results.capacity.map((c: any) => c.topology).sort(), ['microservices', 'monolith'], 'a capacity entry per topology');
+  t.ok(results.capacity.every((c: any) => c.rateRps > 0), 'both found a passing rate');
+  const html = await readFile(join(out, 'quick', 'report.html'), 'utf8');
+  t.ok((html.match(/<svg/g) ?? []).length >= 5, 'report.html carries its charts inline');
+  t.notMatch(html, /<script/, 'no scripts: renders anywhere');
+  t.match(html, /AMD|Intel|CPU/, 'names the machine');
+  const md = await readFile(join(out, 'quick', 'report.md'), 'utf8');
+  t.match(md, /50 ms for the monolith and 70 ms/, 'answers the article');
+  const rerender = mlbench(['report', join(out, 'quick')]);
+  t.equal(rerender.status, 0, 'mlbench report re-renders');
+});

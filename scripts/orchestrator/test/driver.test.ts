@@ -1,0 +1,115 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { searchCapacity, probeAt } from '../src/capacity.js';
+import { DriverProcess } from '../src/driver/client.js';
+import { decodeHistogram, summarizeMs } from '../src/driver/histogram.js';
+import type { DriverRunSpec } from '../src/driver/types.js';
+import type { RunContext } from '../src/measure/run.js';
+import { toScenario } from '../src/scenario.js';
+import { startFixtureServer } from './helpers.js';
+
+// On a multi-core machine keep the server and the load generator on different cores.
+const pinned = (await import('node:os')).cpus().length >= 2;
+const serverCpu = pinned ? '1' : undefined;
+const driverCpu = pinned ? '0' : undefined;
+
+const open = (url: string, ratePerS: number, durationMs: number, extra: Partial<DriverRunSpec> = {}): DriverRunSpec => ({
+  label: 'test',
+  targets: [url],
+  payload: { features: 8, batchSize: 1, seed: 1 },
+  mode: {
+    kind: 'open',
+    maxInFlight: 1000,
+    schedule: { executor: 'constant-arrival-rate', ratePerMs: ratePerS / 1000, durationMs, arrival: 'constant', seed: 1 },
+  },
+  connectionsPerTarget: 64,
+  timeoutMs: 10_000,
+  ...extra,
+});
+
+t.test('rate accuracy: achieved rate within 2% of the target', async (t) => {
+  const server = await startFixtureServer(0, serverCpu);
+  const driver = new DriverProcess({ runId: 'test-rate', cpus: driverCpu });
+  t.teardown(async () => {
+    await driver.close();
+    await server.proc.stop();
+  });
+  await driver.run(open(server.url, 200, 1000)); // warm-up
+  for (const rate of [300, 1500]) {
+    const r = await driver.run(open(server.url, rate, 4000));
+    const achieved = r.completed / (r.scheduledMs / 1000);
+    t.equal(r.scheduled, rate * 4, `${rate}/s: every scheduled arrival accounted for`);
+    t.equal(r.dropped, 0);
+    t.equal(r.ok, r.completed);
+    t.ok(Math.abs(achieved - rate) / rate <= 0.02, `${rate}/s: achieved ${achieved.toFixed(1)}/s`);
+    t.ok(Math.abs(r.wallMs - 4000) < 4000 * 0.02, `wall ${r.wallMs.toFixed(0)} ms ≈ scheduled 4000 ms`);
+    const lag = summarizeMs(decodeHistogram(r.scheduleLag));
+    t.ok(lag.p50 < 1, `schedule lag p50 ${lag.p50} ms`);
+  }
+});
+
+t.test('no coordinated omission: a 1 s server stall shows in open-loop percentiles', async (t) => {
+  const server = await startFixtureServer(0, serverCpu);
+  const driver = new DriverProcess({ runId: 'test-co', cpus: driverCpu });
+  t.teardown(async () => {
+    server.proc.signal('SIGCONT');
+    await driver.close();
+    await server.proc.stop();
+  });
+  await driver.run(open(server.url, 200, 1000));
+  const stall = async () => {
+    await sleep(1500);
+    server.proc.signal('SIGSTOP');
+    await sleep(1000);
+    server.proc.signal('SIGCONT');
+  };
+  const [openLoop] = await Promise.all([driver.run(open(server.url, 200, 4000)), stall()]);
+  const lat = summarizeMs(decodeHistogram(openLoop.latency));
+  t.equal(openLoop.dropped, 0, 'every arrival was sent on schedule, none skipped');
+  t.ok(lat.max >= 950, `max ${lat.max} ms covers the 1 s stall`);
+  t.ok(lat.p99 >= 800, `p99 ${lat.p99} ms reflects the backlog (≈200 of 800 requests waited)`);
+  t.ok(lat.p90 >= 300, `p90 ${lat.p90} ms too`);
+  const stalled = openLoop.timeline.filter((b) => b.p99Ms > 500).length;
+  t.ok(stalled >= 1, 'the timeline shows the stall');
+
+  // The same stall under a closed loop: 4 virtual users simply wait, and the thousands
+  // of fast requests around them hide it below p99.
+  const closedSpec: DriverRunSpec = { ...open(server.url, 1, 1), mode: { kind: 'closed', vus: 4, durationMs: 4000 } };
+  const [closed] = await Promise.all([driver.run(closedSpec), stall()]);
+  const cl = summarizeMs(decodeHistogram(closed.latency));
+  t.ok(cl.max >= 950, `closed loop also sees max ${cl.max} ms`);
+  t.ok(cl.p99 < 100, `but its p99 is ${cl.p99} ms: coordinated omission`);
+  t.ok(closed.completed > openLoop.completed, 'closed loop sent more requests, mostly outside the stall');
+});
+
+t.test('capacity search converges within 10% of a known capacity', async (t) => {
+  const serviceMs = 4;
+  const server = await startFixtureServer(serviceMs, serverCpu);
+  const driver = new DriverProcess({ runId: 'test-capacity', cpus: driverCpu });
+  t.teardown(async () => {
+    await driver.close();
+    await server.proc.stop();
+  });
+  // The server's true maximum throughput, measured by saturating it (closed loop, 8 users).
+  await driver.run({ ...open(server.url, 1, 1), mode: { kind: 'closed', vus: 8, durationMs: 1000 } });
+  const sat = await driver.run({ ...open(server.url, 1, 1), mode: { kind: 'closed', vus: 8, durationMs: 3000 } });
+  const trueCapacity = sat.completed / (sat.wallMs / 1000);
+  t.ok(trueCapacity > 150 && trueCapacity < 1000 / serviceMs + 5, `true capacity ${trueCapacity.toFixed(0)}/s ≈ 1000/${serviceMs}`);
+
+  const ctx: RunContext = { driver, driverName: 'builtin', minDurationMs: 1000 };
+  const scenario = toScenario('capacity-test', {
+    executor: 'constant-arrival-rate',
+    rate: 100,
+    duration: '3s',
+    maxVUs: 2000,
+    warmup: '500ms',
+    slo: { p99Ms: 25, errorRate: 0.001 },
+  });
+  const found = await searchCapacity(
+    async (rate) => (await probeAt(ctx, server.deployment, scenario, rate, { probeMs: 3000, warmupMs: 500 })).probe,
+    { startRps: 100, minRps: 10, maxRps: 5000, maxProbes: 10, tolerance: 0.04 },
+  );
+  const error = Math.abs(found.rateRps - trueCapacity) / trueCapacity;
+  t.ok(error <= 0.1, `found ${found.rateRps}/s vs true ${trueCapacity.toFixed(0)}/s (${(error * 100).toFixed(1)}% off) in ${found.probes.length} probes`);
+  t.ok(found.failedAtRps !== null && found.failedAtRps > found.rateRps, 'bracketed by a failing probe');
+});

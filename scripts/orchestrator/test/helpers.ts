@@ -1,0 +1,54 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ManagedProcess } from '../src/backends/child.js';
+import { freePort } from '../src/backends/ports.js';
+import { waitReady } from '../src/backends/ready.js';
+import type { Deployment } from '../src/backends/types.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/service-time-server.mjs', import.meta.url));
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+/** A real HTTP server with a known per-request CPU cost, as a child process. */
+export async function startFixtureServer(serviceTimeMs: number, cpus?: string) {
+  const port = await freePort();
+  const proc = new ManagedProcess(
+    {
+      name: 'fixture',
+      command: process.execPath,
+      args: [FIXTURE],
+      env: { PATH: process.env.PATH, PORT: String(port), SERVICE_TIME_MS: String(serviceTimeMs) },
+      cpus,
+    },
+    cpus ? '/usr/bin/taskset' : undefined,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(proc, url, 10_000);
+  const deployment: Deployment = {
+    topology: 'monolith',
+    backend: 'process',
+    replicas: 1,
+    entryUrls: [url],
+    components: [{ name: 'fixture-1', service: 'monolith', url, pid: proc.pid }],
+    hops: 1,
+    entrySpreading: 'one fixture server',
+    stop: () => proc.stop(),
+  };
+  return { proc, url, deployment };
+}
+
+/** PIDs of live processes whose environment carries MLBENCH_RUN_ID=runId. */
+export function processesOfRun(runId: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z' && env.includes(`MLBENCH_RUN_ID=${runId}`)) found.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
