@@ -6,7 +6,7 @@ import type { Topology } from './backends/types.js';
 import { probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
 import { describeMachine, type Pinning } from './machine.js';
-import { measureRun, type RunContext } from './measure/run.js';
+import { measureRun, type RunContext, warmDeployment } from './measure/run.js';
 import type { Plan } from './plan.js';
 import type { Progress } from './progress.js';
 import { writeReports } from './report/write.js';
@@ -57,9 +57,12 @@ async function modelFor(features: number, defaultPath: string): Promise<string> 
   return path;
 }
 
-export function plannedRuns(o: Pick<BenchOptions, 'plan' | 'topologies' | 'replicas' | 'trials' | 'capacity' | 'sweep'>) {
+export function plannedRuns(
+  o: Pick<BenchOptions, 'plan' | 'topologies' | 'replicas' | 'trials' | 'capacity' | 'sweep'>,
+) {
   const trials = o.topologies.length * o.replicas.length * o.trials;
-  const capacity = o.capacity && o.plan.capacity ? o.topologies.length * o.replicas.length * o.plan.capacity.maxProbes : 0;
+  const capacity =
+    o.capacity && o.plan.capacity ? o.topologies.length * o.replicas.length * o.plan.capacity.maxProbes : 0;
   const sweep = o.sweep ? o.plan.sweepFeatures.length * o.topologies.length : 0;
   return trials + capacity + sweep;
 }
@@ -126,6 +129,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       serverCpus: o.pinning.serverCpus,
     });
     live.add(d);
+    await warmDeployment(ctx, d, o.scenario, o.plan.deployWarmupMs);
     return d;
   };
   const undeploy = async (d: ProcessDeployment) => {
@@ -171,6 +175,8 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
         const c = o.plan.capacity;
         for (const t of o.topologies) {
           const d = deployments.get(t)!;
+          // It sat idle while the other topology was measured: bring it back to steady state.
+          await guarded(() => warmDeployment(ctx, d, o.scenario, o.plan.deployWarmupMs));
           const found = await searchCapacity(async (rate) => {
             const { probe, run } = await guarded(() => probeAt(ctx, d, o.scenario, rate, c));
             await record(run);

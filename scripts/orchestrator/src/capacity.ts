@@ -10,6 +10,8 @@ export interface CapacitySearchOptions {
   maxProbes: number;
   /** Stop when the pass/fail bracket is this tight (0.05 = within 5%). */
   tolerance: number;
+  /** Re-probe a failing rate once before believing it (on a shared, noisy machine). */
+  confirmFailures?: boolean;
 }
 
 /**
@@ -22,12 +24,19 @@ export async function searchCapacity(
   opts: CapacitySearchOptions,
 ): Promise<{ rateRps: number; failedAtRps: number | null; probes: CapacityProbe[] }> {
   const probes: CapacityProbe[] = [];
+  const tried = new Set<number>();
   let pass = 0;
   let fail: number | null = null;
   let rate = Math.round(Math.min(Math.max(opts.startRps, opts.minRps), opts.maxRps));
   while (probes.length < opts.maxProbes) {
-    const p = await probe(rate);
+    let p = await probe(rate);
     probes.push(p);
+    // One noisy probe must not cap the search: a failure counts only if it repeats.
+    if (!p.pass && opts.confirmFailures && probes.length < opts.maxProbes) {
+      p = await probe(rate);
+      probes.push(p);
+    }
+    tried.add(rate);
     if (p.pass) pass = Math.max(pass, rate);
     else fail = fail === null ? rate : Math.min(fail, rate);
     if (pass > 0 && fail !== null && fail / pass <= 1 + opts.tolerance) break;
@@ -40,7 +49,7 @@ export async function searchCapacity(
       next = Math.max(rate / 2, opts.minRps);
     } else next = (pass + fail) / 2;
     next = Math.round(next);
-    if (next === rate || probes.some((q) => q.rateRps === next)) break;
+    if (next === rate || tried.has(next)) break;
     rate = next;
   }
   return { rateRps: pass, failedAtRps: fail, probes };

@@ -6,24 +6,23 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { deployProcesses } from './backends/process.js';
 import { TOPOLOGIES, type Topology } from './backends/types.js';
 import { which } from './backends/which.js';
-import { BenchAborted, plannedRuns, runBench } from './bench.js';
+import { parseDuration } from './duration.js';
 import { choosePinning } from './machine.js';
 import { PLANS } from './plan.js';
 import { Progress } from './progress.js';
-import { writeReports } from './report/write.js';
-import { readResults, newRunId } from './results.js';
+import { newRunId, readResults } from './results.js';
 import { loadScenario } from './scenario.js';
-import { parseDuration } from './duration.js';
-import { buildDocument } from './report/document.js';
-import { toMarkdown } from './report/render.js';
 
 class UsageError extends Error {}
 
-const int = (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-  return n;
-};
+const int =
+  (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
 const positive = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
@@ -86,8 +85,14 @@ export function buildCli(): Command {
   program
     .command('bench')
     .description('run a benchmark plan and write results.json, report.md and report.html')
-    .addOption(new Option('--plan <name>', 'preset: quick (< 1 min) or full (make bench)').choices(Object.keys(PLANS)).default('quick'))
-    .addOption(new Option('--topology <t>', 'what to deploy').choices(['monolith', 'microservices', 'both']).default('both'))
+    .addOption(
+      new Option('--plan <name>', 'preset: quick (< 1 min) or full (make bench)')
+        .choices(Object.keys(PLANS))
+        .default('quick'),
+    )
+    .addOption(
+      new Option('--topology <t>', 'what to deploy').choices(['monolith', 'microservices', 'both']).default('both'),
+    )
     .addOption(new Option('--backend <b>', 'where to deploy').choices(['process', 'docker']).default('process'))
     .addOption(new Option('--driver <d>', 'load generator').choices(['builtin', 'k6']).default('builtin'))
     .option('--scenario <name|path>', 'scenario from loadtests/scenarios, or a JSON file (default: the plan’s)')
@@ -106,11 +111,17 @@ export function buildCli(): Command {
         throw new UsageError(`--backend ${o.backend} is not available in this version; use --backend process`);
       if (o.driver === 'k6') {
         if (!which('k6'))
-          throw new UsageError('--driver k6 needs the k6 binary on PATH (https://grafana.com/docs/k6/latest/set-up/install-k6/), or use --driver builtin');
+          throw new UsageError(
+            '--driver k6 needs the k6 binary on PATH (https://grafana.com/docs/k6/latest/set-up/install-k6/), or use --driver builtin',
+          );
         throw new UsageError('--driver k6 is not available in this version; use --driver builtin');
       }
       if (o.runId !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(o.runId))
         throw new UsageError('--run-id may only contain letters, digits, ".", "_" and "-"');
+      // Loaded on demand: charting is heavy and most commands (and every usage error) never need it.
+      const { BenchAborted, plannedRuns, runBench } = await import('./bench.js');
+      const { buildDocument } = await import('./report/document.js');
+      const { toMarkdown } = await import('./report/render.js');
       const plan = PLANS[o.plan]!;
       const scenario = await loadScenario(o.scenario ?? plan.scenario);
       if (o.sloMs) scenario.slo = { ...scenario.slo, p99Ms: o.sloMs };
@@ -140,10 +151,14 @@ export function buildCli(): Command {
           modelPath: o.model ? resolve(o.model) : undefined,
         });
         const headline = buildDocument(results).slice(5, 8);
-        process.stdout.write(`\n${toMarkdown(headline)}\nresults: ${join(dir, 'results.json')}\nreport:  ${join(dir, 'report.html')}\n`);
+        process.stdout.write(
+          `\n${toMarkdown(headline)}\nresults: ${join(dir, 'results.json')}\nreport:  ${join(dir, 'report.html')}\n`,
+        );
       } catch (err) {
         if (err instanceof BenchAborted || ac.signal.aborted) {
-          process.stderr.write(`mlbench: interrupted; partial results saved as incomplete in ${join(resolve(o.out), runId)}\n`);
+          process.stderr.write(
+            `mlbench: interrupted; partial results saved as incomplete in ${join(resolve(o.out), runId)}\n`,
+          );
           process.exit(130);
         }
         throw err;
@@ -155,6 +170,7 @@ export function buildCli(): Command {
     .description('re-render report.md and report.html from a results directory')
     .argument('<dir>', 'a results/<run-id> directory')
     .action(async (dir: string) => {
+      const { writeReports } = await import('./report/write.js');
       const results = await readResults(resolve(dir));
       const { html } = await writeReports(resolve(dir), results);
       console.log(`wrote ${html}`);
@@ -163,11 +179,17 @@ export function buildCli(): Command {
   program
     .command('up')
     .description('start a topology as local processes and keep it running until Ctrl-C')
-    .addOption(new Option('--topology <t>', 'what to start').choices(['monolith', 'microservices']).default('microservices'))
+    .addOption(
+      new Option('--topology <t>', 'what to start').choices(['monolith', 'microservices']).default('microservices'),
+    )
     .option('--replicas <n>', 'replicas of the scaled tier', int('--replicas', 1, 64), 2)
     .option('--model <path>', 'model artifact', DEFAULT_MODEL_PATH)
     .action(async (o) => {
-      const d = await deployProcesses(o.topology, o.replicas, { modelPath: resolve(o.model), runId: `up-${process.pid}`, logLevel: 'info' });
+      const d = await deployProcesses(o.topology, o.replicas, {
+        modelPath: resolve(o.model),
+        runId: `up-${process.pid}`,
+        logLevel: 'info',
+      });
       await mkdir(resolve('.mlbench'), { recursive: true });
       const state = { pid: process.pid, topology: d.topology, components: d.components };
       await import('@mlbench/model').then((m) => m.writeFileAtomic(STATE_FILE, JSON.stringify(state, null, 2)));

@@ -10,6 +10,7 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
     consumed = re.lastIndex;
   }
-  if (consumed === 0 || consumed !== s.length) throw new Error(`"${text}" is not a duration (use e.g. 500ms, 10s, 2m, 1m30s)`);
+  if (consumed === 0 || consumed !== s.length)
+    throw new Error(`"${text}" is not a duration (use e.g. 500ms, 10s, 2m, 1m30s)`);
   return total;
 }

@@ -5,7 +5,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const PACKAGES = ['fastify', '@fastify/http-proxy', '@fastify/reply-from', 'undici', 'prom-client', 'ml-regression', 'hdr-histogram-js', 'echarts'];
+const PACKAGES = [
+  'fastify',
+  '@fastify/http-proxy',
+  '@fastify/reply-from',
+  'undici',
+  'prom-client',
+  'ml-regression',
+  'hdr-histogram-js',
+  'echarts',
+];
 
 /** The version this package actually resolves (not whatever happens to be hoisted to the root). */
 function version(pkg: string): string | undefined {
@@ -27,7 +36,11 @@ function version(pkg: string): string | undefined {
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -66,10 +79,18 @@ export function choosePinning(mode: string, hasTaskset: boolean, cpuCount = os.c
     if (!hasTaskset) return { description: 'not pinned: taskset is not installed' };
     if (cpuCount < 2) return { description: 'not pinned: only one CPU' };
     const servers = cpuCount === 2 ? '1' : `1-${cpuCount - 1}`;
-    return { driverCpus: '0', serverCpus: servers, description: `driver on CPU 0, all servers on CPU ${servers} (taskset)` };
+    return {
+      driverCpus: '0',
+      serverCpus: servers,
+      description: `driver on CPU 0, all servers on CPU ${servers} (taskset)`,
+    };
   }
   const m = /^([0-9,-]+):([0-9,-]+)$/.exec(mode);
   if (!m) throw new Error(`--pin must be auto, off or DRIVER_CPUS:SERVER_CPUS (e.g. 0:1-3), got "${mode}"`);
   if (!hasTaskset) throw new Error('--pin with explicit CPUs needs taskset (util-linux), which is not installed');
-  return { driverCpus: m[1]!, serverCpus: m[2]!, description: `driver on CPU ${m[1]}, all servers on CPU ${m[2]} (taskset)` };
+  return {
+    driverCpus: m[1]!,
+    serverCpus: m[2]!,
+    description: `driver on CPU ${m[1]}, all servers on CPU ${m[2]} (taskset)`,
+  };
 }

@@ -1,5 +1,5 @@
-import type { CapacitySearchOptions } from './capacity.js';
 import type { Topology } from './backends/types.js';
+import type { CapacitySearchOptions } from './capacity.js';
 
 export interface Plan {
   name: string;
@@ -7,6 +7,8 @@ export interface Plan {
   topologies: Topology[];
   replicas: number[];
   trials: number;
+  /** Discarded load right after a deployment: JIT and connection pools of a cold process. */
+  deployWarmupMs: number;
   capacity: (CapacitySearchOptions & { probeMs: number; warmupMs: number }) | null;
   /** Feature counts for the model-cost sweep (empty: no sweep). */
   sweepFeatures: number[];
@@ -22,7 +24,16 @@ export const PLANS: Record<string, Plan> = {
     topologies: ['monolith', 'microservices'],
     replicas: [1],
     trials: 1,
-    capacity: { startRps: 1000, minRps: 50, maxRps: 40_000, maxProbes: 5, tolerance: 0.25, probeMs: 1500, warmupMs: 500 },
+    deployWarmupMs: 3000,
+    capacity: {
+      startRps: 1000,
+      minRps: 50,
+      maxRps: 40_000,
+      maxProbes: 5,
+      tolerance: 0.25,
+      probeMs: 1500,
+      warmupMs: 1000,
+    },
     sweepFeatures: [],
     sweepRps: 200,
     sweepMs: 3000,
@@ -33,9 +44,19 @@ export const PLANS: Record<string, Plan> = {
     topologies: ['monolith', 'microservices'],
     replicas: [1, 2],
     trials: 3,
-    capacity: { startRps: 1000, minRps: 50, maxRps: 40_000, maxProbes: 9, tolerance: 0.05, probeMs: 3000, warmupMs: 1000 },
+    deployWarmupMs: 6000,
+    capacity: {
+      startRps: 2000,
+      minRps: 50,
+      maxRps: 40_000,
+      maxProbes: 10,
+      tolerance: 0.05,
+      probeMs: 3000,
+      warmupMs: 2000,
+      confirmFailures: true,
+    },
     sweepFeatures: [8, 512, 4096],
     sweepRps: 200,
-    sweepMs: 5000,
+    sweepMs: 4000,
   },
 };

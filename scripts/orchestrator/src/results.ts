@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@mlbench/model';
-import type { TimelineBucket } from './driver/types.js';
 import type { LatencySummaryMs } from './driver/histogram.js';
+import type { TimelineBucket } from './driver/types.js';
 import type { HopStats } from './measure/hops.js';
 
 export const SCHEMA_VERSION = 1;
@@ -130,7 +130,8 @@ export async function createRunDir(outDir: string, runId: string): Promise<strin
   try {
     await mkdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`results directory ${dir} already exists; refusing to overwrite it`);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new Error(`results directory ${dir} already exists; refusing to overwrite it`);
     throw err;
   }
   return dir;

@@ -9,7 +9,10 @@ import { parseDuration } from './duration.js';
  * A load shape, in k6's own vocabulary so the same JSON drives k6 scripts and the
  * built-in driver. Extra fields (arrival, warmup, payload, slo) are ours; k6 ignores them.
  */
-const Stage = Type.Object({ target: Type.Number({ minimum: 0 }), duration: Type.String() }, { additionalProperties: false });
+const Stage = Type.Object(
+  { target: Type.Number({ minimum: 0 }), duration: Type.String() },
+  { additionalProperties: false },
+);
 
 export const ScenarioSchema = Type.Object(
   {
@@ -123,7 +126,9 @@ export async function loadScenario(nameOrPath: string): Promise<Scenario> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new ScenarioError(`cannot read scenario ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new ScenarioError(
+      `cannot read scenario ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   let raw: unknown;
   try {

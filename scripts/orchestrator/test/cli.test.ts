@@ -51,11 +51,18 @@ t.test('bad flags and unreadable scenarios: one line, non-zero exit', async (t) 
 t.test('Ctrl-C during a bench: no process left, results marked incomplete', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'mlbench-sigint-'));
   const scenario = join(out, 'long.json');
-  await writeFile(scenario, JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s', warmup: '0s' }));
+  await writeFile(
+    scenario,
+    JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s', warmup: '0s' }),
+  );
   const runId = `sigint-${process.pid}`;
-  const child = spawn(process.execPath, [CLI, 'bench', '--scenario', scenario, '--run-id', runId, '--out', out, '--no-capacity'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'bench', '--scenario', scenario, '--run-id', runId, '--out', out, '--no-capacity'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -92,7 +99,22 @@ t.test('bench-quick end to end: results.json with every field, report.html with 
   const trials = results.runs.filter((x: any) => x.phase === 'trial');
   t.same(trials.map((x: any) => x.topology).sort(), ['microservices', 'monolith']);
   for (const run of trials) {
-    for (const f of ['topology', 'backend', 'driver', 'replicas', 'scenario', 'trial', 'targetRps', 'achievedRps', 'requests', 'errors', 'dropped', 'latencyMs', 'hops', 'resources'])
+    for (const f of [
+      'topology',
+      'backend',
+      'driver',
+      'replicas',
+      'scenario',
+      'trial',
+      'targetRps',
+      'achievedRps',
+      'requests',
+      'errors',
+      'dropped',
+      'latencyMs',
+      'hops',
+      'resources',
+    ])
       t.ok(f in run, `${run.topology}: ${f}`);
     for (const p of ['p50', 'p90', 'p99', 'p999', 'max', 'mean']) t.type(run.latencyMs[p], 'number');
     t.type(run.errors.count, 'number');
@@ -106,10 +128,20 @@ t.test('bench-quick end to end: results.json with every field, report.html with 
     const servers = Object.keys(run.resources).filter((n) => n !== 'driver' && n !== 'servers');
     t.same(servers.sort(), run.topology === 'monolith' ? ['monolith-1'] : ['gateway-1', 'prediction-1']);
     t.same(Object.keys(run.hops).sort(), run.topology === 'monolith' ? ['monolith'] : ['gateway', 'prediction']);
-    t.ok(Object.values<any>(run.hops).every((h) => h.requests >= run.requests), 'server histograms saw every request');
+    t.ok(
+      Object.values<any>(run.hops).every((h) => h.requests >= run.requests),
+      'server histograms saw every request',
+    );
   }
-  t.same(results.capacity.map((c: any) => c.topology).sort(), ['microservices', 'monolith'], 'a capacity entry per topology');
-  t.ok(results.capacity.every((c: any) => c.rateRps > 0), 'both found a passing rate');
+  t.same(
+    results.capacity.map((c: any) => c.topology).sort(),
+    ['microservices', 'monolith'],
+    'a capacity entry per topology',
+  );
+  t.ok(
+    results.capacity.every((c: any) => c.rateRps > 0),
+    'both found a passing rate',
+  );
   const html = await readFile(join(out, 'quick', 'report.html'), 'utf8');
   t.ok((html.match(/<svg/g) ?? []).length >= 5, 'report.html carries its charts inline');
   t.notMatch(html, /<script/, 'no scripts: renders anywhere');

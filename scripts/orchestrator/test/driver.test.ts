@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { searchCapacity, probeAt } from '../src/capacity.js';
+import { probeAt, searchCapacity } from '../src/capacity.js';
 import { DriverProcess } from '../src/driver/client.js';
 import { decodeHistogram, summarizeMs } from '../src/driver/histogram.js';
 import type { DriverRunSpec } from '../src/driver/types.js';
@@ -13,14 +13,25 @@ const pinned = (await import('node:os')).cpus().length >= 2;
 const serverCpu = pinned ? '1' : undefined;
 const driverCpu = pinned ? '0' : undefined;
 
-const open = (url: string, ratePerS: number, durationMs: number, extra: Partial<DriverRunSpec> = {}): DriverRunSpec => ({
+const open = (
+  url: string,
+  ratePerS: number,
+  durationMs: number,
+  extra: Partial<DriverRunSpec> = {},
+): DriverRunSpec => ({
   label: 'test',
   targets: [url],
   payload: { features: 8, batchSize: 1, seed: 1 },
   mode: {
     kind: 'open',
     maxInFlight: 1000,
-    schedule: { executor: 'constant-arrival-rate', ratePerMs: ratePerS / 1000, durationMs, arrival: 'constant', seed: 1 },
+    schedule: {
+      executor: 'constant-arrival-rate',
+      ratePerMs: ratePerS / 1000,
+      durationMs,
+      arrival: 'constant',
+      seed: 1,
+    },
   },
   connectionsPerTarget: 64,
   timeoutMs: 10_000,
@@ -94,7 +105,10 @@ t.test('capacity search converges within 10% of a known capacity', async (t) => 
   await driver.run({ ...open(server.url, 1, 1), mode: { kind: 'closed', vus: 8, durationMs: 1000 } });
   const sat = await driver.run({ ...open(server.url, 1, 1), mode: { kind: 'closed', vus: 8, durationMs: 3000 } });
   const trueCapacity = sat.completed / (sat.wallMs / 1000);
-  t.ok(trueCapacity > 150 && trueCapacity < 1000 / serviceMs + 5, `true capacity ${trueCapacity.toFixed(0)}/s ≈ 1000/${serviceMs}`);
+  t.ok(
+    trueCapacity > 150 && trueCapacity < 1000 / serviceMs + 5,
+    `true capacity ${trueCapacity.toFixed(0)}/s ≈ 1000/${serviceMs}`,
+  );
 
   const ctx: RunContext = { driver, driverName: 'builtin', minDurationMs: 1000 };
   const scenario = toScenario('capacity-test', {
@@ -110,6 +124,9 @@ t.test('capacity search converges within 10% of a known capacity', async (t) => 
     { startRps: 100, minRps: 10, maxRps: 5000, maxProbes: 10, tolerance: 0.04 },
   );
   const error = Math.abs(found.rateRps - trueCapacity) / trueCapacity;
-  t.ok(error <= 0.1, `found ${found.rateRps}/s vs true ${trueCapacity.toFixed(0)}/s (${(error * 100).toFixed(1)}% off) in ${found.probes.length} probes`);
+  t.ok(
+    error <= 0.1,
+    `found ${found.rateRps}/s vs true ${trueCapacity.toFixed(0)}/s (${(error * 100).toFixed(1)}% off) in ${found.probes.length} probes`,
+  );
   t.ok(found.failedAtRps !== null && found.failedAtRps > found.rateRps, 'bracketed by a failing probe');
 });

@@ -1,5 +1,11 @@
 import t from 'tap';
-import { decodeHistogram, encodeHistogram, mergeHistograms, newHistogram, summarizeMs } from '../src/driver/histogram.js';
+import {
+  decodeHistogram,
+  encodeHistogram,
+  mergeHistograms,
+  newHistogram,
+  summarizeMs,
+} from '../src/driver/histogram.js';
 import { histogramOf, parsePrometheusText, quantile, subtract } from '../src/measure/prometheus.js';
 import { spread } from '../src/summary.js';
 

@@ -3,14 +3,25 @@ import { arrivals, expectedArrivals } from '../src/driver/schedule.js';
 import { parseDuration } from '../src/duration.js';
 
 t.test('constant arrivals are evenly spaced and exactly counted', async (t) => {
-  const times = [...arrivals({ executor: 'constant-arrival-rate', ratePerMs: 0.5, durationMs: 1000, arrival: 'constant', seed: 1 })];
+  const times = [
+    ...arrivals({ executor: 'constant-arrival-rate', ratePerMs: 0.5, durationMs: 1000, arrival: 'constant', seed: 1 }),
+  ];
   t.equal(times.length, 500);
   t.equal(times[0], 0);
-  t.ok(times.every((x, i) => Math.abs(x - i * 2) < 1e-9), 'every 2 ms');
+  t.ok(
+    times.every((x, i) => Math.abs(x - i * 2) < 1e-9),
+    'every 2 ms',
+  );
 });
 
 t.test('Poisson arrivals: seeded, right mean rate, exponential gaps', async (t) => {
-  const spec = { executor: 'constant-arrival-rate' as const, ratePerMs: 1, durationMs: 20_000, arrival: 'poisson' as const, seed: 9 };
+  const spec = {
+    executor: 'constant-arrival-rate' as const,
+    ratePerMs: 1,
+    durationMs: 20_000,
+    arrival: 'poisson' as const,
+    seed: 9,
+  };
   const a = [...arrivals(spec)];
   const b = [...arrivals(spec)];
   t.same(a, b, 'same seed, same schedule');

@@ -12,8 +12,13 @@ export const GatewayConfigSchema = Type.Object({
   UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
-  /** Must stay below the upstream's keep-alive timeout so we never reuse a socket it is closing. */
-  UPSTREAM_KEEP_ALIVE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 4_000 }),
+  /**
+   * Idle upstream sockets are kept this long. It must stay below the replicas' own
+   * keep-alive timeout (KEEP_ALIVE_TIMEOUT_MS, 72 s) so we never reuse a socket the
+   * replica is closing; long enough that a pause in traffic does not force a storm of
+   * reconnects (measured: 4 s cost a p99 of 106 ms in the first second after 15 s idle).
+   */
+  UPSTREAM_KEEP_ALIVE_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 60_000 }),
 });
 export type GatewayConfig = Static<typeof GatewayConfigSchema> & { upstreamUrls: string[] };
 

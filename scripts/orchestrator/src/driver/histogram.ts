@@ -1,5 +1,5 @@
-import hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
+import hdr from 'hdr-histogram-js';
 
 export type { Histogram };
 
@@ -59,8 +59,10 @@ export function summarizeMs(h: Histogram): LatencySummaryMs {
 /** Percentile spectrum for charts: latency (ms) at 0, 50, 90, 99, 99.9, 99.99 …. */
 export function spectrumMs(h: Histogram): { percentile: number; ms: number }[] {
   const ps = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100];
-  return ps.filter((p) => p <= 99.9 || h.totalCount >= 1 / (1 - p / 100)).map((p) => ({
-    percentile: p,
-    ms: round3(h.getValueAtPercentile(p) / 1000),
-  }));
+  return ps
+    .filter((p) => p <= 99.9 || h.totalCount >= 1 / (1 - p / 100))
+    .map((p) => ({
+      percentile: p,
+      ms: round3(h.getValueAtPercentile(p) / 1000),
+    }));
 }

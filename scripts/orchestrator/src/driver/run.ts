@@ -20,7 +20,7 @@ function poolFor(origin: string, connections: number): Pool {
   const key = `${origin}#${connections}`;
   let p = pools.get(key);
   if (!p) {
-    p = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
+    p = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 60_000 });
     pools.set(key, p);
   }
   return p;

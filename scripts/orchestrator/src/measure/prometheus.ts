@@ -32,7 +32,11 @@ export interface HistogramSnapshot {
   sum: number;
 }
 
-export function histogramOf(samples: Sample[], name: string, match: (labels: Record<string, string>) => boolean): HistogramSnapshot {
+export function histogramOf(
+  samples: Sample[],
+  name: string,
+  match: (labels: Record<string, string>) => boolean,
+): HistogramSnapshot {
   const snap: HistogramSnapshot = { buckets: new Map(), count: 0, sum: 0 };
   for (const s of samples) {
     if (!match(s.labels)) continue;

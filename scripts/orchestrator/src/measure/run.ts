@@ -2,8 +2,8 @@ import type { Deployment } from '../backends/types.js';
 import type { DriverProcess } from '../driver/client.js';
 import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
 import type { DriverMode, DriverProgress, DriverRunSpec } from '../driver/types.js';
-import type { ComponentResources, RunPhase, RunResult } from '../results.js';
 import { parseDuration } from '../duration.js';
+import type { ComponentResources, RunPhase, RunResult } from '../results.js';
 import type { Scenario } from '../scenario.js';
 import { hopsBetween, scrapeAll } from './hops.js';
 import { type ProcSample, sampleProcess } from './procfs.js';
@@ -69,9 +69,7 @@ export function driverMode(s: Scenario, durationMs = s.durationMs): DriverMode {
 
 export function driverSpec(s: Scenario, dep: Deployment, label: string, warmup = false): DriverRunSpec {
   const connections = Math.max(1, Math.ceil(Math.min(s.maxVUs, 256) / dep.entryUrls.length));
-  const mode: DriverMode = warmup
-    ? driverModeForWarmup(s)
-    : driverMode(s);
+  const mode: DriverMode = warmup ? driverModeForWarmup(s) : driverMode(s);
   return {
     label,
     targets: dep.entryUrls,
@@ -217,4 +215,38 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * Bring a freshly started deployment to steady state before anything is measured: a
+ * cold Node process (unoptimized code, no pooled connections) answers the first
+ * seconds of load several times slower, and a sudden full-rate start makes every
+ * client open connections at once. Ramp from a tenth of the rate over half the time,
+ * then hold; all of it is discarded.
+ */
+export async function warmDeployment(ctx: RunContext, dep: Deployment, s: Scenario, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  const rate = Math.max(10, Math.min(meanRatePerSecond(s) || 500, 2000));
+  const spec = driverSpec(s, dep, `warm-up ${dep.topology}×${dep.replicas}`);
+  await ctx.driver.run(
+    {
+      ...spec,
+      mode: {
+        kind: 'open',
+        maxInFlight: s.maxVUs,
+        schedule: {
+          executor: 'ramping-arrival-rate',
+          startRatePerMs: rate / 10_000,
+          stages: [
+            { targetPerMs: rate / 1000, durationMs: ms / 2 },
+            { targetPerMs: rate / 1000, durationMs: ms / 2 },
+          ],
+          durationMs: ms,
+          arrival: 'constant',
+          seed: s.seed,
+        },
+      },
+    },
+    ctx.onProgress,
+  );
 }

@@ -114,7 +114,9 @@ export function cpuChart(r: ResultsFile): string | undefined {
   const g = groups(validTrials(r));
   if (g.size === 0) return undefined;
   const names = [...g.keys()];
-  const per = names.map((n) => perComponentKind(g.get(n)!, (x, c) => x.resources[c]!.cpuSecondsPer1kRequests * 1000, 'median'));
+  const per = names.map((n) =>
+    perComponentKind(g.get(n)!, (x, c) => x.resources[c]!.cpuSecondsPer1kRequests * 1000, 'median'),
+  );
   const kinds = [...new Set(per.flatMap((m) => [...m.keys()]))];
   return renderSvg({
     title: title('CPU per 1,000 requests', 'CPU-ms by component (median over trials); driver shown for reference'),

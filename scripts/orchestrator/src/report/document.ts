@@ -10,12 +10,26 @@ export type Block =
   | { chart: string | undefined; caption: string };
 
 const fmt = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '–' : Number(x).toFixed(d));
-const spreadText = (s: Spread, d = 2) => (s.n === 0 ? '–' : s.n === 1 ? fmt(s.median, d) : `${fmt(s.median, d)} [${fmt(s.min, d)}–${fmt(s.max, d)}]`);
+const spreadText = (s: Spread, d = 2) =>
+  s.n === 0 ? '–' : s.n === 1 ? fmt(s.median, d) : `${fmt(s.median, d)} [${fmt(s.min, d)}–${fmt(s.max, d)}]`;
 
 function headline(rows: SummaryRow[]): Block {
   return {
     table: {
-      head: ['topology', 'replicas', 'hops', 'rate req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'capacity req/s @SLO', 'server CPU ms / 1k req', 'peak RSS MB', 'gateway own ms', 'valid trials'],
+      head: [
+        'topology',
+        'replicas',
+        'hops',
+        'rate req/s',
+        'p50 ms',
+        'p99 ms',
+        'p99.9 ms',
+        'capacity req/s @SLO',
+        'server CPU ms / 1k req',
+        'peak RSS MB',
+        'gateway own ms',
+        'valid trials',
+      ],
       rows: rows.map((r) => [
         r.topology,
         r.replicas,
@@ -25,7 +39,15 @@ function headline(rows: SummaryRow[]): Block {
         spreadText(r.p99Ms, 3),
         spreadText(r.p999Ms, 3),
         r.capacityRps === null ? '–' : `${r.capacityIsLowerBound ? '≥ ' : ''}${r.capacityRps}`,
-        spreadText({ ...r.cpuSecondsPer1k, median: r.cpuSecondsPer1k.median * 1000, min: r.cpuSecondsPer1k.min * 1000, max: r.cpuSecondsPer1k.max * 1000 }, 1),
+        spreadText(
+          {
+            ...r.cpuSecondsPer1k,
+            median: r.cpuSecondsPer1k.median * 1000,
+            min: r.cpuSecondsPer1k.min * 1000,
+            max: r.cpuSecondsPer1k.max * 1000,
+          },
+          1,
+        ),
         Object.entries(r.rssMaxMB)
           .map(([k, v]) => `${k} ${fmt(v, 0)}`)
           .join(', '),
@@ -44,7 +66,9 @@ function verdict(r: ResultsFile): Block[] {
   if (!mono || !micro || mono.validTrials === 0 || micro.validTrials === 0)
     return [{ p: 'Both topologies need valid trials for a comparison; see the runs below.' }];
   const meanOf = (t: string) => {
-    const runs = r.runs.filter((x) => x.phase === 'trial' && x.valid && x.topology === t && x.replicas === mono.replicas);
+    const runs = r.runs.filter(
+      (x) => x.phase === 'trial' && x.valid && x.topology === t && x.replicas === mono.replicas,
+    );
     const v = runs.map((x) => x.latencyMs.mean).sort((a, b) => a - b);
     return v[Math.floor(v.length / 2)] ?? 0;
   };
@@ -75,7 +99,26 @@ function verdict(r: ResultsFile): Block[] {
 function runsTable(runs: RunResult[]): Block {
   return {
     table: {
-      head: ['phase', 'topology', 'replicas', 'trial', 'F', 'target', 'achieved', 'p50', 'p99', 'p99.9', 'max', 'closed-loop p99', 'errors', 'dropped', 'driver CPU', 'lag p99', 'valid', 'SLO'],
+      head: [
+        'phase',
+        'topology',
+        'replicas',
+        'trial',
+        'F',
+        'target',
+        'achieved',
+        'p50',
+        'p99',
+        'p99.9',
+        'max',
+        'closed-loop p99',
+        'errors',
+        'dropped',
+        'driver CPU',
+        'lag p99',
+        'valid',
+        'SLO',
+      ],
       rows: runs.map((r) => [
         r.phase,
         r.topology,
@@ -105,7 +148,8 @@ export function buildDocument(r: ResultsFile): Block[] {
   const c = r.config as Record<string, any>;
   const trials = r.runs.filter((x) => x.phase === 'trial');
   const fairness = new Map<string, string>();
-  for (const t of trials) fairness.set(t.topology, `${t.topology}: ${t.hopCount} hop(s) from load generator to model; ${t.entrySpreading}`);
+  for (const t of trials)
+    fairness.set(t.topology, `${t.topology}: ${t.hopCount} hop(s) from load generator to model; ${t.entrySpreading}`);
   const saturated = r.runs.filter((x) => x.driverSaturated).length;
   const invalid = r.runs.filter((x) => !x.valid).length;
   const blocks: Block[] = [
@@ -124,7 +168,12 @@ export function buildDocument(r: ResultsFile): Block[] {
           .join(', ')}; commit ${m.gitCommit}. Core split: ${c.pinning?.description}. ` +
         `Model ${c.model?.name}@${c.model?.version} (${c.model?.features} features).`,
     },
-    { list: [...fairness.values(), 'Latency is measured from each request’s scheduled send time (open loop); dropped = arrivals that found the in-flight cap full.'] },
+    {
+      list: [
+        ...fairness.values(),
+        'Latency is measured from each request’s scheduled send time (open loop); dropped = arrivals that found the in-flight cap full.',
+      ],
+    },
     { h: 'Headline', level: 3 },
     headline(r.summary),
     {
@@ -135,8 +184,14 @@ export function buildDocument(r: ResultsFile): Block[] {
   if (saturated || invalid)
     blocks.push({
       list: [
-        ...(saturated ? [`${saturated} run(s) had a saturated load generator (schedule lag p99 > 2 ms: requests left late): their latencies include the driver’s own delay.`] : []),
-        ...(invalid ? [`${invalid} run(s) are marked invalid (too short or too few requests) and are left out of the headline.`] : []),
+        ...(saturated
+          ? [
+              `${saturated} run(s) had a saturated load generator (schedule lag p99 > 2 ms: requests left late): their latencies include the driver’s own delay.`,
+            ]
+          : []),
+        ...(invalid
+          ? [`${invalid} run(s) are marked invalid (too short or too few requests) and are left out of the headline.`]
+          : []),
       ],
     });
   blocks.push(
@@ -175,18 +230,38 @@ export function buildDocument(r: ResultsFile): Block[] {
       },
       {
         table: {
-          head: ['features', 'topology', 'p50 ms', 'p99 ms', 'model service ms (mean)', 'inference ms (mean)', 'gateway own ms'],
+          head: [
+            'features',
+            'topology',
+            'p50 ms',
+            'p99 ms',
+            'model service ms (mean)',
+            'inference ms (mean)',
+            'gateway own ms',
+          ],
           rows: sweep.map((x) => {
             const model = x.hops.monolith ?? x.hops.prediction;
             const gw = x.hops.gateway && x.hops.prediction ? x.hops.gateway.meanMs - x.hops.prediction.meanMs : null;
-            return [x.features, x.topology, fmt(x.latencyMs.p50, 3), fmt(x.latencyMs.p99, 3), fmt(model?.meanMs, 3), fmt(model?.inferenceMeanMs, 4), fmt(gw, 3)];
+            return [
+              x.features,
+              x.topology,
+              fmt(x.latencyMs.p50, 3),
+              fmt(x.latencyMs.p99, 3),
+              fmt(model?.meanMs, 3),
+              fmt(model?.inferenceMeanMs, 4),
+              fmt(gw, 3),
+            ];
           }),
         },
       },
     );
   }
   const firstTrial = trials.find((x) => x.valid);
-  if (firstTrial) blocks.push({ h: 'Timeline of one trial', level: 3 }, { chart: charts.timelineChart(firstTrial), caption: 'Timeline' });
+  if (firstTrial)
+    blocks.push(
+      { h: 'Timeline of one trial', level: 3 },
+      { chart: charts.timelineChart(firstTrial), caption: 'Timeline' },
+    );
   blocks.push({ h: 'Every run', level: 3 }, runsTable(r.runs), {
     p: 'p99.9 in parentheses: fewer than 5,000 requests, not trustworthy. “closed-loop p99” is the same run timed from the actual send, as a closed-loop tool would report it.',
   });
