@@ -151,6 +151,8 @@ export function buildDocument(r: ResultsFile): Block[] {
   for (const t of trials)
     fairness.set(t.topology, `${t.topology}: ${t.hopCount} hop(s) from load generator to model; ${t.entrySpreading}`);
   const saturated = r.runs.filter((x) => x.driverSaturated).length;
+  const serverCpus = cpuCount(c.pinning?.serverCpus);
+  const maxReplicas = Math.max(0, ...((c.replicas as number[]) ?? []));
   const invalid = r.runs.filter((x) => !x.valid).length;
   const blocks: Block[] = [
     { h: `mlbench report — run ${r.runId}`, level: 2 },
@@ -172,6 +174,11 @@ export function buildDocument(r: ResultsFile): Block[] {
       list: [
         ...fairness.values(),
         'Latency is measured from each request’s scheduled send time (open loop); dropped = arrivals that found the in-flight cap full.',
+        ...(serverCpus !== undefined && maxReplicas + 1 > serverCpus
+          ? [
+              `All server processes share ${serverCpus} CPU(s): more replicas add processes, not cores, so on this machine “scaling” measures contention; on more cores (or hosts) the same run measures real scale-out.`,
+            ]
+          : []),
       ],
     },
     { h: 'Headline', level: 3 },
@@ -266,4 +273,15 @@ export function buildDocument(r: ResultsFile): Block[] {
     p: 'p99.9 in parentheses: fewer than 5,000 requests, not trustworthy. “closed-loop p99” is the same run timed from the actual send, as a closed-loop tool would report it.',
   });
   return blocks;
+}
+
+/** Number of CPUs in a taskset list such as "1", "1-3" or "0,2-3"; undefined when not pinned. */
+function cpuCount(list: string | undefined): number | undefined {
+  if (!list) return undefined;
+  let n = 0;
+  for (const part of list.split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    n += b === undefined ? 1 : b! - a! + 1;
+  }
+  return n;
 }
