@@ -41,7 +41,7 @@ t.test('invalid scenarios name the field', async (t) => {
   t.throws(() => toScenario('x', { executor: 'per-vu-iterations', duration: '1s' }), /scenario x: \/executor/);
   t.throws(
     () => toScenario('x', { executor: 'constant-arrival-rate', rate: 5, duration: '1s', extra: 1 }),
-    /scenario x: .*additional/i,
+    /scenario x: \/extra Unexpected property/,
   );
   t.throws(() => toScenario('x', { executor: 'ramping-arrival-rate' }), /needs "stages"/);
   t.throws(
