@@ -5,7 +5,9 @@ import { deployProcesses, type ProcessDeployment } from './backends/process.js';
 import type { Topology } from './backends/types.js';
 import { probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
+import type { FaultSpec } from './faults.js';
 import { describeMachine, type Pinning } from './machine.js';
+import { measureFaultRun } from './measure/fault.js';
 import { measureRun, type RunContext, warmDeployment } from './measure/run.js';
 import type { Plan } from './plan.js';
 import type { Progress } from './progress.js';
@@ -36,6 +38,8 @@ export interface BenchOptions {
   progress: Progress;
   signal: AbortSignal;
   modelPath?: string;
+  /** Inject this fault into one replica in every trial (resilience runs; no capacity search or sweep). */
+  fault?: FaultSpec;
 }
 
 export class BenchAborted extends Error {
@@ -58,12 +62,13 @@ async function modelFor(features: number, defaultPath: string): Promise<string> 
 }
 
 export function plannedRuns(
-  o: Pick<BenchOptions, 'plan' | 'topologies' | 'replicas' | 'trials' | 'capacity' | 'sweep'>,
+  o: Pick<BenchOptions, 'plan' | 'topologies' | 'replicas' | 'trials' | 'capacity' | 'sweep' | 'fault'>,
 ) {
   const trials = o.topologies.length * o.replicas.length * o.trials;
-  const capacity =
-    o.capacity && o.plan.capacity ? o.topologies.length * o.replicas.length * o.plan.capacity.maxProbes : 0;
-  const sweep = o.sweep ? o.plan.sweepFeatures.length * o.topologies.length : 0;
+  const searches = o.capacity && o.plan.capacity && !o.fault ? o.topologies.length * o.replicas.length : 0;
+  // Each search is preceded by a warm-up, which shows as a run of its own.
+  const capacity = searches * ((o.plan.capacity?.maxProbes ?? 0) + 1);
+  const sweep = o.sweep && !o.fault ? o.plan.sweepFeatures.length * o.topologies.length : 0;
   return trials + capacity + sweep;
 }
 
@@ -96,7 +101,8 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       interleaving: 'topologies alternate within each trial (A B A B …), one deployment per topology and replica count',
       scenario: o.scenario,
       slo: o.scenario.slo,
-      capacitySearch: o.capacity ? o.plan.capacity : null,
+      capacitySearch: o.capacity && !o.fault ? o.plan.capacity : null,
+      fault: o.fault ?? null,
       sweep: o.sweep ? { features: o.plan.sweepFeatures, rps: o.plan.sweepRps, durationMs: o.plan.sweepMs } : null,
       pinning: o.pinning,
       minDurationMs: o.minDurationMs,
@@ -121,7 +127,8 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
   const checkAbort = () => {
     if (o.signal.aborted) throw new BenchAborted('interrupted');
   };
-  const deploy = async (t: Topology, replicas: number, path: string) => {
+  /** Deploy and warm with the load it is about to get (the payload must match its model). */
+  const deploy = async (t: Topology, replicas: number, path: string, warmWith: Scenario) => {
     checkAbort();
     const d = await deployProcesses(t, replicas, {
       modelPath: path,
@@ -129,7 +136,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       serverCpus: o.pinning.serverCpus,
     });
     live.add(d);
-    await warmDeployment(ctx, d, o.scenario, o.plan.deployWarmupMs);
+    await warmDeployment(ctx, d, warmWith, o.plan.deployWarmupMs);
     return d;
   };
   const undeploy = async (d: ProcessDeployment) => {
@@ -140,7 +147,13 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
     results.runs.push(r);
     results.summary = summarize(results.runs, results.capacity);
     await writeResults(dir, results);
-    const flag = r.valid ? (r.sloMet ? 'SLO met' : 'SLO missed') : `INVALID: ${r.invalidReasons.join('; ')}`;
+    const flag = r.fault
+      ? `${r.fault.spec} on ${r.fault.target}: lost ${r.fault.requestsLost}, errors back to zero after ${r.fault.timeToZeroErrorsS} s, p99 during fault ${r.fault.p99DuringFaultMs} ms`
+      : r.valid
+        ? r.sloMet
+          ? 'SLO met'
+          : 'SLO missed'
+        : `INVALID: ${r.invalidReasons.join('; ')}`;
     o.progress.log(
       `  ${r.phase} ${r.topology}×${r.replicas}${r.phase === 'sweep' ? ` F=${r.features}` : ` trial ${r.trial}`}: ` +
         `${r.achievedRps}/${r.targetRps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
@@ -164,14 +177,22 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
   try {
     for (const replicas of o.replicas) {
       const deployments = new Map<Topology, ProcessDeployment>();
-      for (const t of o.topologies) deployments.set(t, await deploy(t, replicas, modelPath));
+      for (const t of o.topologies) deployments.set(t, await deploy(t, replicas, modelPath, o.scenario));
       o.progress.log(
         `deployed ${[...deployments.values()].map((d) => `${d.topology}×${replicas} (${d.components.length} processes)`).join(', ')}`,
       );
       for (let trial = 1; trial <= o.trials; trial++) {
-        for (const t of o.topologies) await record(await measure(deployments.get(t)!, o.scenario, 'trial', trial));
+        for (const t of o.topologies) {
+          const d = deployments.get(t)!;
+          const fault = o.fault;
+          await record(
+            await (fault
+              ? guarded(() => measureFaultRun(ctx, d, o.scenario, fault, trial))
+              : measure(d, o.scenario, 'trial', trial)),
+          );
+        }
       }
-      if (o.capacity && o.plan.capacity) {
+      if (o.capacity && o.plan.capacity && !o.fault) {
         const c = o.plan.capacity;
         for (const t of o.topologies) {
           const d = deployments.get(t)!;
@@ -191,7 +212,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       }
       for (const d of deployments.values()) await undeploy(d);
     }
-    if (o.sweep) {
+    if (o.sweep && !o.fault) {
       for (const features of o.plan.sweepFeatures) {
         const path = await modelFor(features, modelPath);
         const s = atRate(
@@ -201,7 +222,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
           Math.min(o.scenario.warmupMs, 2000),
         );
         for (const t of o.topologies) {
-          const d = await deploy(t, 1, path);
+          const d = await deploy(t, 1, path, s);
           try {
             await record(await measure(d, s, 'sweep', 1));
           } finally {

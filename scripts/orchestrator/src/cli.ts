@@ -7,6 +7,7 @@ import { deployProcesses } from './backends/process.js';
 import { TOPOLOGIES, type Topology } from './backends/types.js';
 import { which } from './backends/which.js';
 import { parseDuration } from './duration.js';
+import { type FaultSpec, parseFault } from './faults.js';
 import { choosePinning } from './machine.js';
 import { PLANS } from './plan.js';
 import { Progress } from './progress.js';
@@ -38,6 +39,13 @@ const intList = (v: string) => {
 const durationArg = (v: string) => {
   try {
     return parseDuration(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+};
+const faultArg = (v: string) => {
+  try {
+    return parseFault(v);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
@@ -99,6 +107,11 @@ export function buildCli(): Command {
     .option('--replicas <list>', 'replica counts, e.g. 1,2,4 (default: the plan’s)', intList)
     .option('--trials <n>', 'trials per configuration (default: the plan’s)', int('--trials', 1, 100))
     .option('--slo-ms <ms>', 'p99 latency SLO for capacity search (default: the scenario’s)', positive('--slo-ms'))
+    .option(
+      '--fault <spec>',
+      'inject a fault into one replica of the scaled tier in every trial: kill@T, stop@T, pause@T[:D], restart@T[:D] (default scenario: resilience, replicas 3)',
+      faultArg,
+    )
     .option('--no-capacity', 'skip the capacity search')
     .option('--no-sweep', 'skip the model-cost sweep')
     .option('--pin <mode>', 'CPU split: auto, off, or DRIVER_CPUS:SERVER_CPUS (e.g. 0:1)', 'auto')
@@ -123,17 +136,23 @@ export function buildCli(): Command {
       const { buildDocument } = await import('./report/document.js');
       const { toMarkdown } = await import('./report/render.js');
       const plan = PLANS[o.plan]!;
-      const scenario = await loadScenario(o.scenario ?? plan.scenario);
+      const fault: FaultSpec | undefined = o.fault;
+      const scenario = await loadScenario(o.scenario ?? (fault ? 'resilience' : plan.scenario));
+      if (fault && fault.atMs + fault.durationMs >= scenario.durationMs)
+        throw new UsageError(
+          `--fault ${fault.text} ends after the scenario ${scenario.name} (${scenario.durationMs / 1000} s)`,
+        );
       if (o.sloMs) scenario.slo = { ...scenario.slo, p99Ms: o.sloMs };
       const pinning = choosePinning(o.pin, which('taskset') !== undefined);
       const runOpts = {
         plan,
         scenario,
         topologies: topologies(o.topology),
-        replicas: o.replicas ?? plan.replicas,
+        replicas: o.replicas ?? (fault ? [3] : plan.replicas),
         trials: o.trials ?? plan.trials,
         capacity: o.capacity && plan.capacity !== null,
         sweep: o.sweep && plan.sweepFeatures.length > 0,
+        fault,
       };
       const runId = o.runId ?? newRunId();
       const progress = new Progress(plannedRuns(runOpts));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@mlbench/model';
 import type { LatencySummaryMs } from './driver/histogram.js';
 import type { TimelineBucket } from './driver/types.js';
+import type { FaultOutcome } from './faults.js';
 import type { HopStats } from './measure/hops.js';
 
 export const SCHEMA_VERSION = 1;
@@ -16,7 +17,7 @@ export interface ComponentResources {
   rssMaxMB: number;
 }
 
-export type RunPhase = 'trial' | 'capacity' | 'sweep';
+export type RunPhase = 'trial' | 'capacity' | 'sweep' | 'fault';
 
 export interface RunResult {
   phase: RunPhase;
@@ -47,6 +48,11 @@ export interface RunResult {
   resources: Record<string, ComponentResources>;
   servedBy: Record<string, number>;
   timeline: TimelineBucket[];
+  /** The load generator's clock at the run's start (epoch ms), to place faults on the timeline. */
+  driverStartEpochMs: number;
+  windowLatencyMs: Record<string, LatencySummaryMs>;
+  clientRetries: number;
+  fault?: FaultOutcome;
   valid: boolean;
   invalidReasons: string[];
   /** Percentiles this run has enough requests to claim. */

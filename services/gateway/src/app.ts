@@ -1,12 +1,13 @@
 import httpProxy from '@fastify/http-proxy';
-import { runtimePlugin } from '@mlbench/runtime';
+import type { FastifyReplyFromHooks } from '@fastify/reply-from';
+import { runtimePlugin, sheddingFrom } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter } from 'prom-client';
 import { Agent } from 'undici';
 import type { GatewayConfig } from './config.js';
 import { DnsDiscovery } from './discovery.js';
 import { classifyUpstreamError } from './errors.js';
-import { UpstreamPool, type UpstreamState } from './upstreams.js';
+import { DEFAULT_OUTLIER_POLICY, RetryBudget, UpstreamPool, type UpstreamState } from './upstreams.js';
 
 const OPAQUE = 'application/octet-stream';
 
@@ -18,11 +19,15 @@ export interface GatewayOptions {
 declare module 'fastify' {
   interface FastifyRequest {
     upstream: UpstreamState | undefined;
+    retried: boolean;
   }
   interface FastifyInstance {
     upstreams: UpstreamPool;
   }
 }
+
+/** reply-from's undici response carries the upstream headers (its type only names the stream). */
+const upstreamHeaders = (res: unknown) => (res as { headers: Record<string, unknown> }).headers;
 
 interface Replier {
   code(status: number): { send(payload: unknown): unknown };
@@ -47,6 +52,11 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     dispatcher,
     healthIntervalMs: config.HEALTH_INTERVAL_MS,
     healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
+    outlier: {
+      ...DEFAULT_OUTLIER_POLICY,
+      consecutive5xx: config.EJECT_AFTER_5XX,
+      baseEjectionMs: config.EJECTION_MS,
+    },
   });
   app.decorate('upstreams', pool);
   let discovery: DnsDiscovery | undefined;
@@ -64,12 +74,13 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   await app.register(runtimePlugin, {
     service: 'gateway',
     replicaId,
+    shedding: sheddingFrom(config),
     readiness: () => ({
       ready: pool.usableCount() > 0,
       detail: {
         upstreams: pool.all.map((u) => ({
           origin: u.origin,
-          usable: u.healthy && !u.ejected,
+          usable: pool.isUsable(u),
           requests: u.requests,
           ...(u.lastError ? { lastError: u.lastError } : {}),
         })),
@@ -84,7 +95,62 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     registers: [app.metrics.registry],
   });
 
+  const retriedTotal = new Counter({
+    name: 'gateway_retries_total',
+    help: 'Requests retried on another replica after a connection failure',
+    registers: [app.metrics.registry],
+  });
+
   app.decorateRequest('upstream', undefined);
+  app.decorateRequest('retried', false);
+
+  const retries = new RetryBudget(config.RETRY_BUDGET_RATIO);
+  /** One retry per request, on another usable replica, within the budget. */
+  const retryElsewhere = (request: { retried: boolean; upstream: UpstreamState | undefined }): boolean => {
+    if (request.retried || !retries.tryAcquire()) return false;
+    const other = pool.pick(request.upstream);
+    if (!other) return false;
+    request.retried = true;
+    request.upstream = other;
+    retriedTotal.inc();
+    return true;
+  };
+  const replyOptions: FastifyReplyFromHooks = {
+    rewriteRequestHeaders: (_request, headers) => ({ ...headers, 'content-type': 'application/json' }),
+    getUpstream: (request) => (request as { upstream?: UpstreamState }).upstream?.origin ?? '',
+    onResponse: (request, reply, res) => {
+      const u = request.upstream;
+      if (u) {
+        pool.reportStatus(u, res.statusCode);
+        upstreamOutcomes.inc({ upstream: u.origin, outcome: String(res.statusCode) });
+      }
+      // A replica shedding load (503 + Retry-After) did no work: the request may go elsewhere.
+      if (res.statusCode === 503 && upstreamHeaders(res)['retry-after'] !== undefined && retryElsewhere(request)) {
+        res.stream.resume();
+        return reply.from(request.url, replyOptions);
+      }
+      reply.send(res.stream);
+    },
+    onError: (reply, { error }) => {
+      const failure = classifyUpstreamError(error);
+      const request = reply.request;
+      const u = request.upstream;
+      if (u) {
+        if (failure.connectionFailure) pool.reportConnectFailure(u, failure.code);
+        upstreamOutcomes.inc({ upstream: u.origin, outcome: failure.code });
+      }
+      // A prediction is idempotent and a failed connection never reached the model: try one
+      // other replica, within the retry budget. Timeouts are not retried (that would double load).
+      if (failure.connectionFailure && retryElsewhere(request)) return reply.from(request.url, replyOptions);
+      sendError(
+        reply,
+        failure.status,
+        failure.status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
+        failure.message,
+        failure.code,
+      );
+    },
+  };
 
   // Bodies are buffered (bodyLimit applies, chunked or not, so oversize is a 413 here and
   // never a reset mid-upload) but not parsed: the replica validates and its 400 passes through.
@@ -95,7 +161,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     proxyScope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
       done(null, body);
     });
-    await app.register(httpProxy, {
+    await proxyScope.register(httpProxy, {
       // reply-from logs every upstream failure at warn; during a replica outage that is a flood.
       logLevel: 'error',
       // Upstream is chosen per request by getUpstream; this placeholder is never used.
@@ -110,40 +176,15 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
         // become {"type":"Buffer",…}); presenting the bytes as opaque keeps them verbatim, and
         // rewriteRequestHeaders restores the real type on the upstream request.
         request.raw.headers['content-type'] = OPAQUE;
+        retries.recordRequest();
         request.upstream = pool.pick();
         if (!request.upstream)
           return sendError(reply, 503, 'Service Unavailable', 'no healthy prediction replica', 'NO_HEALTHY_UPSTREAM');
       },
-      replyOptions: {
-        rewriteRequestHeaders: (_request, headers) => ({ ...headers, 'content-type': 'application/json' }),
-        getUpstream: (request) => (request as { upstream?: UpstreamState }).upstream?.origin ?? '',
-        onResponse: (request, reply, res) => {
-          const u = request.upstream;
-          if (u) {
-            pool.reportSuccess(u);
-            upstreamOutcomes.inc({ upstream: u.origin, outcome: String(res.statusCode) });
-          }
-          reply.send(res.stream);
-        },
-        onError: (reply, { error }) => {
-          const failure = classifyUpstreamError(error);
-          const u = reply.request.upstream;
-          if (u) {
-            if (failure.connectionFailure) pool.reportConnectionFailure(u.origin, failure.code);
-            upstreamOutcomes.inc({ upstream: u.origin, outcome: failure.code });
-          }
-          sendError(
-            reply,
-            failure.status,
-            failure.status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
-            failure.message,
-            failure.code,
-          );
-        },
-      },
+      replyOptions,
     });
   });
 };
 
 export default gatewayApp;
-export { type GatewayConfig, loadGatewayConfig } from './config.js';
+export { type GatewayConfig, GatewayConfigSchema, loadGatewayConfig } from './config.js';

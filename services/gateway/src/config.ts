@@ -11,6 +11,12 @@ export const GatewayConfigSchema = Type.Object({
   HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
   UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
+  /** Share of requests that may be retried on another replica after a connection failure. */
+  RETRY_BUDGET_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.2 }),
+  /** 5xx answers in a row that eject a replica; connection failures eject at once. */
+  EJECT_AFTER_5XX: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  /** First ejection period; it doubles on each ejection in a row, up to 30 s. */
+  EJECTION_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1_000 }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
   /**
    * Idle upstream sockets are kept this long. It must stay below the replicas' own

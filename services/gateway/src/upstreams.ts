@@ -1,39 +1,74 @@
 import type { Dispatcher } from 'undici';
 
+/**
+ * Replica selection with health, shared by the gateway (over prediction replicas) and
+ * by mlbench's client-side balancer (over monolith replicas), so both topologies get
+ * the same protection. undici's BalancedPool never ejects a dead upstream; this does.
+ */
 export interface UpstreamState {
   origin: string;
   /** Result of the last active /readyz check (optimistic until the first one). */
   healthy: boolean;
-  /** Set by a connection failure seen on live traffic; cleared by the next good check. */
-  ejected: boolean;
-  consecutiveFailures: number;
+  /** Passive ejection: not used until this time (ms, performance.now()); 0 = not ejected. */
+  ejectedUntil: number;
+  /** How many times in a row it has been ejected: the back-off doubles each time. */
+  ejections: number;
+  consecutiveConnectFailures: number;
+  consecutive5xx: number;
   requests: number;
   lastError?: string;
 }
+
+export interface OutlierPolicy {
+  /** Connection failures in a row that eject (a refused connection is strong evidence). */
+  consecutiveConnectFailures: number;
+  /** 5xx answers in a row that eject. */
+  consecutive5xx: number;
+  baseEjectionMs: number;
+  maxEjectionMs: number;
+}
+
+export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = {
+  consecutiveConnectFailures: 1,
+  consecutive5xx: 5,
+  baseEjectionMs: 1_000,
+  maxEjectionMs: 30_000,
+};
 
 export interface UpstreamPoolOptions {
   dispatcher: Dispatcher;
   healthIntervalMs: number;
   healthTimeoutMs: number;
+  outlier?: OutlierPolicy;
+  now?: () => number;
 }
 
-/**
- * The prediction replicas the gateway may use, with their health. Round robin over
- * the usable ones; a replica that refuses or resets a connection is ejected at once
- * and readmitted when its /readyz answers again, since undici's pools never eject.
- */
 export class UpstreamPool {
   private upstreams: UpstreamState[] = [];
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  private readonly policy: OutlierPolicy;
+  private readonly now: () => number;
 
-  constructor(private readonly opts: UpstreamPoolOptions) {}
+  constructor(private readonly opts: UpstreamPoolOptions) {
+    this.policy = opts.outlier ?? DEFAULT_OUTLIER_POLICY;
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   setOrigins(origins: string[]): void {
     const known = new Map(this.upstreams.map((u) => [u.origin, u]));
     this.upstreams = [...new Set(origins)].map(
-      (origin) => known.get(origin) ?? { origin, healthy: true, ejected: false, consecutiveFailures: 0, requests: 0 },
+      (origin) =>
+        known.get(origin) ?? {
+          origin,
+          healthy: true,
+          ejectedUntil: 0,
+          ejections: 0,
+          consecutiveConnectFailures: 0,
+          consecutive5xx: 0,
+          requests: 0,
+        },
     );
   }
 
@@ -41,18 +76,24 @@ export class UpstreamPool {
     return this.upstreams;
   }
 
-  usableCount(): number {
+  isUsable(u: UpstreamState, now = this.now()): boolean {
+    return u.healthy && u.ejectedUntil <= now;
+  }
+
+  usableCount(except?: UpstreamState): number {
+    const now = this.now();
     let n = 0;
-    for (const u of this.upstreams) if (u.healthy && !u.ejected) n++;
+    for (const u of this.upstreams) if (u !== except && this.isUsable(u, now)) n++;
     return n;
   }
 
-  /** Next usable replica in round-robin order, or undefined when none is usable. */
-  pick(): UpstreamState | undefined {
+  /** Next usable replica in round-robin order (optionally not `avoid`), or undefined. */
+  pick(avoid?: UpstreamState): UpstreamState | undefined {
     const list = this.upstreams;
+    const now = this.now();
     for (let i = 0; i < list.length; i++) {
       const u = list[(this.cursor + i) % list.length]!;
-      if (u.healthy && !u.ejected) {
+      if (u !== avoid && this.isUsable(u, now)) {
         this.cursor = (this.cursor + i + 1) % list.length;
         u.requests++;
         return u;
@@ -61,16 +102,38 @@ export class UpstreamPool {
     return undefined;
   }
 
-  reportConnectionFailure(origin: string, error: string): void {
-    const u = this.upstreams.find((x) => x.origin === origin);
-    if (!u) return;
-    u.consecutiveFailures++;
-    u.ejected = true;
-    u.lastError = error;
+  find(origin: string): UpstreamState | undefined {
+    return this.upstreams.find((x) => x.origin === origin);
   }
 
-  reportSuccess(u: UpstreamState): void {
-    u.consecutiveFailures = 0;
+  reportConnectFailure(u: UpstreamState, error: string): void {
+    u.consecutiveConnectFailures++;
+    u.lastError = error;
+    if (u.consecutiveConnectFailures >= this.policy.consecutiveConnectFailures) this.eject(u);
+  }
+
+  reportStatus(u: UpstreamState, status: number): void {
+    u.consecutiveConnectFailures = 0;
+    if (status >= 500) {
+      u.consecutive5xx++;
+      u.lastError = `answered ${status}`;
+      if (u.consecutive5xx >= this.policy.consecutive5xx) this.eject(u);
+    } else {
+      u.consecutive5xx = 0;
+      u.ejections = 0;
+    }
+  }
+
+  /** Eject for a doubling back-off, but never the last usable replica (a fast 503 for everyone helps no one). */
+  private eject(u: UpstreamState): void {
+    const now = this.now();
+    if (u.ejectedUntil > now) return;
+    if (this.usableCount(u) === 0) return;
+    const ms = Math.min(this.policy.baseEjectionMs * 2 ** u.ejections, this.policy.maxEjectionMs);
+    u.ejectedUntil = now + ms;
+    u.ejections++;
+    u.consecutiveConnectFailures = 0;
+    u.consecutive5xx = 0;
   }
 
   async checkAll(): Promise<void> {
@@ -95,10 +158,7 @@ export class UpstreamPool {
       });
       await res.body.dump();
       u.healthy = res.statusCode === 200;
-      if (u.healthy) {
-        u.ejected = false;
-        u.consecutiveFailures = 0;
-      } else u.lastError = `readyz answered ${res.statusCode}`;
+      if (!u.healthy) u.lastError = `readyz answered ${res.statusCode}`;
     } catch (err) {
       u.healthy = false;
       u.lastError = (err as Error).message;
@@ -115,5 +175,46 @@ export class UpstreamPool {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+}
+
+/**
+ * Retries allowed per one-second window: at most `ratio` of the requests (at least
+ * `minPerWindow`), so that retries cannot multiply load on an already failing tier.
+ */
+export class RetryBudget {
+  private windowStart = 0;
+  private requests = 0;
+  private previousRequests = 0;
+  private retries = 0;
+
+  constructor(
+    private readonly ratio = 0.2,
+    private readonly minPerWindow = 3,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  private roll(): void {
+    const t = this.now();
+    if (t - this.windowStart >= 1000) {
+      // A failure burst right after a window starts must still see the recent rate.
+      this.previousRequests = t - this.windowStart < 2000 ? this.requests : 0;
+      this.windowStart = t;
+      this.requests = 0;
+      this.retries = 0;
+    }
+  }
+
+  recordRequest(): void {
+    this.roll();
+    this.requests++;
+  }
+
+  tryAcquire(): boolean {
+    this.roll();
+    const base = Math.max(this.requests, this.previousRequests);
+    if (this.retries >= Math.max(this.minPerWindow, this.ratio * base)) return false;
+    this.retries++;
+    return true;
   }
 }

@@ -3,7 +3,7 @@ import t from 'tap';
 import { Agent } from 'undici';
 import { loadGatewayConfig } from '../src/config.js';
 import { classifyUpstreamError } from '../src/errors.js';
-import { UpstreamPool } from '../src/upstreams.js';
+import { RetryBudget, UpstreamPool, type UpstreamState } from '../src/upstreams.js';
 
 t.test('round robin skips ejected replicas and readmits them after a good check', async (t) => {
   const dispatcher = new Agent();
@@ -21,7 +21,7 @@ t.test('round robin skips ejected replicas and readmits them after a good check'
       'http://127.0.0.1:3',
     ],
   );
-  pool.reportConnectionFailure('http://127.0.0.1:2', 'ECONNREFUSED');
+  pool.reportConnectFailure(pool.find('http://127.0.0.1:2')!, 'ECONNREFUSED');
   t.equal(pool.usableCount(), 2);
   const picks = new Set(Array.from({ length: 4 }, () => pool.pick()?.origin));
   t.notOk(picks.has('http://127.0.0.1:2'), 'ejected replica gets no traffic');
@@ -53,4 +53,54 @@ t.test('gateway config needs exactly one discovery mode', async (t) => {
   t.throws(() => loadGatewayConfig({ PREDICTION_DNS: 'no-port' }), /PREDICTION_DNS/);
   t.same(loadGatewayConfig({ PREDICTION_URLS: 'http://a:1/, http://b:2' }).upstreamUrls, ['http://a:1', 'http://b:2']);
   t.equal(loadGatewayConfig({ PREDICTION_DNS: 'prediction:8081' }).PREDICTION_DNS, 'prediction:8081');
+});
+
+t.test('outlier ejection: back-off doubles, never the last replica, 5xx streaks count', async (t) => {
+  let now = 0;
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const pool = new UpstreamPool({
+    dispatcher,
+    healthIntervalMs: 1000,
+    healthTimeoutMs: 100,
+    outlier: { consecutiveConnectFailures: 1, consecutive5xx: 3, baseEjectionMs: 1000, maxEjectionMs: 4000 },
+    now: () => now,
+  });
+  pool.setOrigins(['http://a:1', 'http://b:1']);
+  const [a, b] = pool.all as [UpstreamState, UpstreamState];
+  pool.reportConnectFailure(a, 'ECONNREFUSED');
+  t.notOk(pool.isUsable(a), 'ejected at once on a refused connection');
+  pool.reportConnectFailure(b, 'ECONNREFUSED');
+  t.ok(pool.isUsable(b), 'the last usable replica is never ejected');
+  now = 1001;
+  t.ok(pool.isUsable(a), 'back after the first back-off (1 s)');
+  pool.reportConnectFailure(a, 'ECONNREFUSED');
+  now = 2002;
+  t.notOk(pool.isUsable(a), 'second ejection in a row lasts 2 s');
+  now = 3002;
+  t.ok(pool.isUsable(a));
+  pool.reportStatus(a, 200);
+  pool.reportStatus(a, 500);
+  pool.reportStatus(a, 503);
+  t.ok(pool.isUsable(a), 'two 5xx in a row: still in');
+  pool.reportStatus(a, 502);
+  t.notOk(pool.isUsable(a), 'third 5xx in a row: ejected');
+});
+
+t.test('retry budget: a share of recent requests, with a floor', async (t) => {
+  let now = 0;
+  const budget = new RetryBudget(0.2, 3, () => now);
+  for (let i = 0; i < 100; i++) budget.recordRequest();
+  let granted = 0;
+  while (budget.tryAcquire()) granted++;
+  t.equal(granted, 20, '20% of 100 requests');
+  now = 1000;
+  // A failure burst just after the window rolls over still gets the recent rate's budget.
+  granted = 0;
+  while (budget.tryAcquire()) granted++;
+  t.equal(granted, 20);
+  now = 5000;
+  granted = 0;
+  while (budget.tryAcquire()) granted++;
+  t.equal(granted, 3, 'after a quiet spell: the floor');
 });

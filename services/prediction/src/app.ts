@@ -1,6 +1,6 @@
 import type { LinearModel } from '@mlbench/model';
 import { predictRoutes } from '@mlbench/model/routes';
-import { runtimePlugin } from '@mlbench/runtime';
+import { runtimePlugin, type SheddingOptions } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 
 export interface ModelServiceOptions {
@@ -9,6 +9,7 @@ export interface ModelServiceOptions {
   replicaId: string;
   model: LinearModel;
   maxBatch: number;
+  shedding?: SheddingOptions;
 }
 
 /** The model behind HTTP: the whole prediction service, and the whole monolith. */
@@ -17,6 +18,7 @@ export const modelServiceApp: FastifyPluginAsync<ModelServiceOptions> = async (a
     service: opts.service,
     replicaId: opts.replicaId,
     readiness: () => ({ ready: true, detail: { model: { name: opts.model.name, version: opts.model.version } } }),
+    ...(opts.shedding ? { shedding: opts.shedding } : {}),
   });
   const inference = app.metrics.inferenceDuration.labels(opts.service);
   await app.register(predictRoutes, {

@@ -1,5 +1,5 @@
 import { loadModel } from '@mlbench/model';
-import { createFastify, listenUntilSignalled, loadConfig, replicaIdFor } from '@mlbench/runtime';
+import { createFastify, listenUntilSignalled, loadConfig, replicaIdFor, sheddingFrom } from '@mlbench/runtime';
 import { modelServiceApp } from './app.js';
 import { ModelServiceConfig } from './config.js';
 
@@ -13,6 +13,7 @@ export async function startModelService(service: string, env: NodeJS.ProcessEnv 
     replicaId: replicaIdFor(config),
     model,
     maxBatch: config.MAX_BATCH,
+    shedding: sheddingFrom(config),
   });
   const address = await listenUntilSignalled(app, config);
   app.log.info({ address, model: model.version }, `${service} ready`);

@@ -18,6 +18,10 @@ export const baseConfigProperties = {
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 72_000 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000 }),
+  /** Load shedding: answer 503 + Retry-After while the event loop lags more than this (mean over a sample). */
+  SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 200 }),
+  /** …or while the V8 heap holds more than this; 0 disables either check. */
+  SHED_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 65_536, default: 512 }),
   /** Set by mlbench: the service exits when that parent is gone, so no replica outlives a crashed harness. */
   MLBENCH_PARENT_PID: Type.Optional(Type.Integer({ minimum: 1 })),
 };

@@ -52,7 +52,7 @@ export const metricsPlugin = fp<{ service: string; metrics: ServiceMetrics }>(
         reply.elapsedTime / 1000,
       );
     });
-    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    app.get('/metrics', { logLevel: 'warn', config: { pressureHandler: () => undefined } }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });

@@ -30,8 +30,9 @@ export async function startService(
   name: string,
   opts: ProcessBackendOptions,
   env: Record<string, string> = {},
+  fixedPort?: number,
 ): Promise<Started> {
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const proc = new ManagedProcess(
     {
       name,
@@ -66,6 +67,8 @@ export async function startService(
 
 export interface ProcessDeployment extends Deployment {
   processes: Map<string, ManagedProcess>;
+  /** Kill a component and start it again on the same port (same name, new pid). */
+  restart(name: string): Promise<void>;
 }
 
 /**
@@ -81,6 +84,7 @@ export async function deployProcesses(
   const stopAll = async () => {
     await Promise.all(started.map((s) => s.proc.stop()));
   };
+  const envOf = new Map<string, Record<string, string>>();
   try {
     const tier: ServiceName = topology === 'monolith' ? 'monolith' : 'prediction';
     const replicaSet = await Promise.allSettled(
@@ -90,9 +94,9 @@ export async function deployProcesses(
     const failed = replicaSet.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     if (topology === 'microservices') {
-      const gateway = await startService('gateway', 'gateway-1', opts, {
-        PREDICTION_URLS: started.map((s) => s.url).join(','),
-      });
+      const gatewayEnv = { PREDICTION_URLS: started.map((s) => s.url).join(',') };
+      envOf.set('gateway-1', gatewayEnv);
+      const gateway = await startService('gateway', 'gateway-1', opts, gatewayEnv);
       started.push(gateway);
     }
   } catch (err) {
@@ -100,18 +104,39 @@ export async function deployProcesses(
     throw err;
   }
   const entry = started.filter((s) => s.service !== 'prediction');
+  const components: Component[] = started.map(({ proc: _p, ...c }) => c);
+  const processes = new Map(started.map((s) => [s.name, s.proc]));
+  const restart = async (name: string) => {
+    const i = started.findIndex((s) => s.name === name);
+    if (i < 0) throw new Error(`no component named ${name}`);
+    const old = started[i]!;
+    old.proc.killNow();
+    await old.proc.exited;
+    const fresh = await startService(old.service, name, opts, envOf.get(name) ?? {}, Number(new URL(old.url).port));
+    started[i] = fresh;
+    processes.set(name, fresh.proc);
+    const c = components.find((x) => x.name === name)!;
+    c.pid = fresh.pid;
+  };
   return {
     topology,
     backend: 'process',
     replicas,
     entryUrls: entry.map((s) => s.url),
-    components: started.map(({ proc: _p, ...c }) => c),
-    processes: new Map(started.map((s) => [s.name, s.proc])),
+    components,
+    processes,
+    restart,
     hops: topology === 'monolith' ? 1 : 2,
-    entrySpreading:
-      topology === 'monolith'
-        ? `client-side round robin over ${replicas} monolith replica(s)`
-        : `one gateway; gateway round robin over ${replicas} prediction replica(s)`,
+    entrySpreading: entrySpreading(topology, replicas),
     stop: stopAll,
   };
+}
+
+/** How load reaches the replicas, named in every report (fairness rule). */
+export function entrySpreading(topology: Topology, replicas: number): string {
+  const policy =
+    'round robin, active /readyz checks every 1 s, ejection on a refused/reset connection or 5 consecutive 5xx (doubling back-off, never the last replica), one retry on another replica after a connection failure (budget 20%)';
+  return topology === 'monolith'
+    ? `client-side balancer in the load generator over ${replicas} monolith replica(s): ${policy}`
+    : `one gateway over ${replicas} prediction replica(s), same balancer module: ${policy}`;
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { RetryBudget, UpstreamPool, type UpstreamState } from '@mlbench/gateway/upstreams';
+import { Agent, Pool } from 'undici';
 import { encodeHistogram, type Histogram, newHistogram } from './histogram.js';
 import { makeBodies } from './payload.js';
 import { arrivals } from './schedule.js';
@@ -11,6 +12,35 @@ interface Bucket {
   errors: number;
   dropped: number;
   h: Histogram;
+  servedBy: Record<string, number>;
+}
+
+/** Failures that mean the request never reached a replica: safe to retry elsewhere. */
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'EHOSTUNREACH']);
+
+/**
+ * The client-side load balancer in front of monolith replicas: the very module the
+ * gateway uses over prediction replicas (health checks, ejection, one retry under a
+ * budget), so a replica failure costs both topologies the same protection.
+ */
+function clientBalancer(targets: string[], healthIntervalMs: number) {
+  const healthAgent = new Agent({ connections: 2 });
+  const pool = new UpstreamPool({
+    dispatcher: healthAgent,
+    healthIntervalMs,
+    healthTimeoutMs: Math.min(500, healthIntervalMs),
+  });
+  pool.setOrigins(targets.map((t) => new URL(t).origin));
+  pool.start();
+  const budget = new RetryBudget();
+  return {
+    pool,
+    budget,
+    close: async () => {
+      pool.stop();
+      await healthAgent.close();
+    },
+  };
 }
 
 /** Pools are kept across runs so that a measured run starts on warm connections. */
@@ -48,7 +78,15 @@ export async function runDriver(
   signal?: AbortSignal,
 ): Promise<DriverRunResult> {
   const { path, bodies } = makeBodies(spec.payload);
-  const targets = spec.targets.map((t) => poolFor(new URL(t).origin, spec.connectionsPerTarget));
+  const targetList = spec.targets.map((t) => poolFor(new URL(t).origin, spec.connectionsPerTarget));
+  const targets = new Map(spec.targets.map((t, i) => [new URL(t).origin, targetList[i]!]));
+  const balancer =
+    spec.balancer?.kind === 'client-lb' ? clientBalancer(spec.targets, spec.balancer.healthIntervalMs) : undefined;
+  const windows = (spec.windows ?? []).map((x) => ({ ...x, h: newHistogram() }));
+  let retries = 0;
+  // Like the gateway, the client-side balancer bounds each try, not only the whole request.
+  const tryTimeout =
+    spec.balancer?.kind === 'client-lb' ? Math.min(spec.timeoutMs, spec.balancer.perTryTimeoutMs) : spec.timeoutMs;
   const latency = newHistogram();
   const serviceTime = newHistogram();
   const lag = newHistogram();
@@ -70,7 +108,8 @@ export async function runDriver(
 
   const bucket = (ms: number): Bucket => {
     const i = Math.max(0, Math.floor(ms / 1000));
-    while (buckets.length <= i) buckets.push({ sent: 0, ok: 0, errors: 0, dropped: 0, h: newHistogram() });
+    while (buckets.length <= i)
+      buckets.push({ sent: 0, ok: 0, errors: 0, dropped: 0, h: newHistogram(), servedBy: {} });
     return buckets[i]!;
   };
 
@@ -79,12 +118,13 @@ export async function runDriver(
   let drained: (() => void) | undefined;
 
   const send = (scheduledAt: number): Promise<void> => {
-    const target = targets[rr++ % targets.length]!;
     const body = bodies[sent % bodies.length]!;
     const b = bucket(scheduledAt);
+    const w = windows.filter((x) => scheduledAt >= x.fromMs && scheduledAt < x.toMs);
     sent++;
     b.sent++;
     inFlight++;
+    balancer?.budget.recordRequest();
     const sentAt = performance.now();
     lag.recordValue(Math.max(0, Math.round((sentAt - start - scheduledAt) * 1000)));
     const finish = (status: string | undefined, served: string | undefined, netErr: string | undefined) => {
@@ -94,6 +134,7 @@ export async function runDriver(
       latency.recordValue(fromScheduled);
       serviceTime.recordValue(Math.max(1, Math.round((now - sentAt) * 1000)));
       b.h.recordValue(fromScheduled);
+      for (const x of w) x.h.recordValue(fromScheduled);
       windowH.recordValue(fromScheduled);
       completed++;
       inFlight--;
@@ -106,26 +147,63 @@ export async function runDriver(
         if (netErr) networkErrors[netErr] = (networkErrors[netErr] ?? 0) + 1;
         else if (status) errorsByStatus[status] = (errorsByStatus[status] ?? 0) + 1;
       }
-      if (served) servedBy[served] = (servedBy[served] ?? 0) + 1;
+      if (served) {
+        servedBy[served] = (servedBy[served] ?? 0) + 1;
+        b.servedBy[served] = (b.servedBy[served] ?? 0) + 1;
+      }
       if (inFlight === 0 && drained) drained();
     };
-    return target
-      .request({
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        headersTimeout: spec.timeoutMs,
-        bodyTimeout: spec.timeoutMs,
-      })
-      .then(
-        async (res) => {
-          await res.body.dump();
-          const sb = res.headers['x-served-by'];
-          finish(String(res.statusCode), typeof sb === 'string' ? sb : undefined, undefined);
-        },
-        (err) => finish(undefined, undefined, errorCode(err)),
-      );
+    const canRetry = (retried: boolean, from: UpstreamState) =>
+      !retried && balancer!.pool.usableCount(from) > 0 && balancer!.budget.tryAcquire();
+    const attempt = (retried: boolean, avoid?: UpstreamState): Promise<void> => {
+      let target: Pool;
+      let upstream: UpstreamState | undefined;
+      if (balancer) {
+        upstream = balancer.pool.pick(avoid);
+        if (!upstream) {
+          finish(undefined, undefined, 'NO_HEALTHY_TARGET');
+          return Promise.resolve();
+        }
+        target = targets.get(upstream.origin)!;
+      } else target = targetList[rr++ % targetList.length]!;
+      return target
+        .request({
+          path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+          headersTimeout: tryTimeout,
+          bodyTimeout: tryTimeout,
+        })
+        .then(
+          async (res) => {
+            await res.body.dump();
+            if (upstream) {
+              balancer!.pool.reportStatus(upstream, res.statusCode);
+              // Shed by an overloaded replica (it did no work): one retry elsewhere, as the gateway does.
+              if (res.statusCode === 503 && res.headers['retry-after'] !== undefined && canRetry(retried, upstream)) {
+                retries++;
+                return attempt(true, upstream);
+              }
+            }
+            const sb = res.headers['x-served-by'];
+            finish(String(res.statusCode), typeof sb === 'string' ? sb : undefined, undefined);
+          },
+          (err) => {
+            const code = errorCode(err);
+            if (upstream && CONNECTION_FAILURES.has(code)) {
+              balancer!.pool.reportConnectFailure(upstream, code);
+              // The same single retry on another replica that the gateway makes.
+              if (canRetry(retried, upstream)) {
+                retries++;
+                return attempt(true, upstream);
+              }
+            }
+            finish(undefined, undefined, code);
+          },
+        );
+    };
+    return attempt(false);
   };
 
   let lastProgress = performance.now();
@@ -209,7 +287,9 @@ export async function runDriver(
     p50Ms: b.h.totalCount ? b.h.getValueAtPercentile(50) / 1000 : 0,
     p99Ms: b.h.totalCount ? b.h.getValueAtPercentile(99) / 1000 : 0,
     maxMs: b.h.totalCount ? b.h.maxValue / 1000 : 0,
+    servedBy: b.servedBy,
   }));
+  await balancer?.close();
   return {
     label: spec.label,
     startedAtEpochMs,
@@ -227,5 +307,7 @@ export async function runDriver(
     scheduleLag: encodeHistogram(lag),
     servedBy,
     timeline,
+    retries,
+    windows: Object.fromEntries(windows.map((x) => [x.name, encodeHistogram(x.h)])),
   };
 }

@@ -13,6 +13,10 @@ export interface DriverRunSpec {
   connectionsPerTarget: number;
   timeoutMs: number;
   progressEveryMs?: number;
+  /** Spreading over several targets: plain round robin, or the gateway's balancer run client-side. */
+  balancer?: { kind: 'round-robin' } | { kind: 'client-lb'; healthIntervalMs: number; perTryTimeoutMs: number };
+  /** Extra latency histograms for arrivals scheduled inside these windows (e.g. during a fault). */
+  windows?: { name: string; fromMs: number; toMs: number }[];
 }
 
 export interface TimelineBucket {
@@ -25,6 +29,7 @@ export interface TimelineBucket {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  servedBy: Record<string, number>;
 }
 
 export interface DriverRunResult {
@@ -49,6 +54,9 @@ export interface DriverRunResult {
   scheduleLag: string;
   servedBy: Record<string, number>;
   timeline: TimelineBucket[];
+  /** Requests the client-side balancer retried on another target. */
+  retries: number;
+  windows: Record<string, string>;
 }
 
 export interface DriverProgress {

@@ -1,3 +1,4 @@
+import { GatewayConfigSchema } from '@mlbench/gateway';
 import type { Deployment } from '../backends/types.js';
 import type { DriverProcess } from '../driver/client.js';
 import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
@@ -17,6 +18,8 @@ const PERCENTILE_MIN_REQUESTS: [string, number][] = [
 ];
 export const MIN_VALID_REQUESTS = 500;
 export const DRIVER_LAG_LIMIT_MS = 2;
+/** The gateway's per-try timeout, mirrored by the client-side balancer in front of monolith replicas. */
+const PER_TRY_TIMEOUT_MS: number = GatewayConfigSchema.properties.UPSTREAM_TIMEOUT_MS.default;
 
 export interface RunContext {
   driver: DriverProcess;
@@ -28,6 +31,10 @@ export interface RunContext {
 export interface RunMeta {
   phase: RunPhase;
   trial: number;
+  /** Extra latency windows (ms from the run's start), e.g. while a fault is active. */
+  windows?: { name: string; fromMs: number; toMs: number }[];
+  /** Started together with the measured run (fault injection) and awaited after it. */
+  duringRun?: () => Promise<void>;
 }
 
 export function meanRatePerSecond(s: Scenario): number {
@@ -77,6 +84,11 @@ export function driverSpec(s: Scenario, dep: Deployment, label: string, warmup =
     mode,
     connectionsPerTarget: connections,
     timeoutMs: s.requestTimeoutMs,
+    // Monolith replicas get the balancer the gateway gives prediction replicas (fairness rule).
+    balancer:
+      dep.topology === 'monolith'
+        ? { kind: 'client-lb', healthIntervalMs: 1000, perTryTimeoutMs: PER_TRY_TIMEOUT_MS }
+        : { kind: 'round-robin' },
   };
 }
 
@@ -118,7 +130,8 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
   const procBefore = sampleAll(dep, ctx.driver.pid);
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const r = await ctx.driver.run(driverSpec(s, dep, label), ctx.onProgress);
+  const spec = { ...driverSpec(s, dep, label), ...(meta.windows ? { windows: meta.windows } : {}) };
+  const [r] = await Promise.all([ctx.driver.run(spec, ctx.onProgress), meta.duringRun?.()]);
   const windowS = (performance.now() - t0) / 1000;
   const procAfter = sampleAll(dep, ctx.driver.pid);
   const metricsAfter = await scrapeAll(dep.components);
@@ -203,6 +216,11 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     resources,
     servedBy: r.servedBy,
     timeline: r.timeline,
+    driverStartEpochMs: r.startedAtEpochMs,
+    windowLatencyMs: Object.fromEntries(
+      Object.entries(r.windows).map(([k, v]) => [k, summarizeMs(decodeHistogram(v))]),
+    ),
+    clientRetries: r.retries,
     valid: invalidReasons.length === 0,
     invalidReasons,
     trustworthyPercentiles: PERCENTILE_MIN_REQUESTS.filter(([, n]) => requests >= n).map(([p]) => p),

@@ -230,3 +230,36 @@ export function timelineChart(run: RunResult): string {
 }
 
 export { decodeHistogram };
+
+/** Errors and p99 per second through a fault, the injection (and restore) marked. */
+export function faultTimelineChart(run: RunResult): string | undefined {
+  const f = run.fault;
+  if (!f) return undefined;
+  const marks = [{ xAxis: String(Math.floor(f.injectedAtS)), label: { formatter: `${f.kind}` } }];
+  if (f.restoredAtS !== null)
+    marks.push({ xAxis: String(Math.floor(f.restoredAtS)), label: { formatter: 'restored' } });
+  return renderSvg(
+    {
+      title: title(`${key(run)}: ${f.spec} on ${f.target}`, 'per second of scheduled send time'),
+      legend,
+      grid,
+      tooltip: {},
+      xAxis: { type: 'category', name: 's', data: run.timeline.map((b) => String(b.t)) },
+      yAxis: [
+        { type: 'log', name: 'p99 ms', min: 0.1 },
+        { type: 'value', name: 'failed / s' },
+      ],
+      series: [
+        {
+          name: 'p99',
+          type: 'line',
+          data: run.timeline.map((b) => Math.max(0.1, b.p99Ms)),
+          markLine: { symbol: 'none', data: marks, lineStyle: { color: '#c00', type: 'dashed' } },
+        },
+        { name: 'errors + dropped', type: 'bar', yAxisIndex: 1, data: run.timeline.map((b) => b.errors + b.dropped) },
+      ],
+    },
+    760,
+    300,
+  );
+}

@@ -263,6 +263,58 @@ export function buildDocument(r: ResultsFile): Block[] {
       },
     );
   }
+  const faults = r.runs.filter((x) => x.fault);
+  if (faults.length) {
+    const mechanisms = new Map(faults.map((x) => [x.topology, `${x.topology}: ${x.entrySpreading}`]));
+    blocks.push(
+      { h: 'Resilience', level: 3 },
+      {
+        p: 'One replica of the scaled tier (a monolith replica, or a prediction replica behind the gateway) is hit by the fault while the load runs. Both tiers are protected by the same balancer:',
+      },
+      { list: [...mechanisms.values()] },
+      {
+        table: {
+          head: [
+            'topology',
+            'replicas',
+            'trial',
+            'fault',
+            'target',
+            'at s',
+            'requests lost',
+            'error rate 10 s after',
+            'errors back to 0 after s',
+            'restarted replica serves after s',
+            'p99 during fault ms',
+            'p99 whole run ms',
+            'client retries',
+          ],
+          rows: faults.map((x) => {
+            const f = x.fault!;
+            return [
+              x.topology,
+              x.replicas,
+              x.trial,
+              f.spec,
+              f.target,
+              fmt(f.injectedAtS, 2),
+              f.requestsLost,
+              `${fmt(f.errorRate10s * 100, 3)}%`,
+              fmt(f.timeToZeroErrorsS, 2),
+              f.restartedServesAfterS === null ? '–' : fmt(f.restartedServesAfterS, 2),
+              fmt(f.p99DuringFaultMs, 2),
+              fmt(x.latencyMs.p99, 2),
+              f.clientRetries,
+            ];
+          }),
+        },
+      },
+      ...faults.map((x) => ({
+        chart: charts.faultTimelineChart(x),
+        caption: `Fault timeline ${x.topology}×${x.replicas} trial ${x.trial}`,
+      })),
+    );
+  }
   const firstTrial = trials.find((x) => x.valid);
   if (firstTrial)
     blocks.push(
