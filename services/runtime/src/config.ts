@@ -20,7 +20,12 @@ export const baseConfigProperties = {
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000 }),
   /** Load shedding: answer 503 + Retry-After while the event loop lags more than this (mean over a sample). */
   SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 200 }),
-  /** …or while the V8 heap holds more than this; 0 disables either check. */
+  /**
+   * …or while the event loop is busy more than this share of the time (0–1). A saturated
+   * server whose backlog waits in socket buffers shows this, not a late event loop.
+   */
+  SHED_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0.98 }),
+  /** …or while the V8 heap holds more than this; 0 disables a check. */
   SHED_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 65_536, default: 512 }),
   /** Set by mlbench: the service exits when that parent is gone, so no replica outlives a crashed harness. */
   MLBENCH_PARENT_PID: Type.Optional(Type.Integer({ minimum: 1 })),

@@ -10,7 +10,7 @@ export class FreezeDetector {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly tickMs = 100,
+    tickMs = 100,
     private readonly stallMs = 1_000,
     private readonly graceMs = 1_500,
   ) {

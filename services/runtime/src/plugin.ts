@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
@@ -21,16 +21,45 @@ export interface RuntimeOptions {
   shedding?: SheddingOptions;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    shedReason: string | undefined;
+  }
+}
+
+/** Read a request body to its end without keeping it; stop (and drop the socket) past `limit` bytes. */
+function discardBody(raw: IncomingMessage, limit: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (raw.readableEnded) return resolve();
+    let seen = 0;
+    raw.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) {
+        raw.socket.destroy();
+        resolve();
+      }
+    });
+    raw.once('end', () => resolve());
+    raw.once('error', () => resolve());
+    raw.once('close', () => resolve());
+  });
+}
+
 export interface SheddingOptions {
   maxEventLoopDelayMs: number;
+  maxEventLoopUtilization: number;
   maxHeapUsedMB: number;
 }
 
 /** Shedding thresholds from the validated environment. */
 export function sheddingFrom(
-  config: Pick<BaseConfig, 'SHED_EVENT_LOOP_DELAY_MS' | 'SHED_HEAP_USED_MB'>,
+  config: Pick<BaseConfig, 'SHED_EVENT_LOOP_DELAY_MS' | 'SHED_EVENT_LOOP_UTILIZATION' | 'SHED_HEAP_USED_MB'>,
 ): SheddingOptions {
-  return { maxEventLoopDelayMs: config.SHED_EVENT_LOOP_DELAY_MS, maxHeapUsedMB: config.SHED_HEAP_USED_MB };
+  return {
+    maxEventLoopDelayMs: config.SHED_EVENT_LOOP_DELAY_MS,
+    maxEventLoopUtilization: config.SHED_EVENT_LOOP_UTILIZATION,
+    maxHeapUsedMB: config.SHED_HEAP_USED_MB,
+  };
 }
 
 /** Health and metrics must answer under pressure: they are how the overload is seen. */
@@ -53,25 +82,39 @@ export const runtimePlugin = fp<RuntimeOptions>(
     // The API speaks JSON only; other media types get 415 rather than a confusing schema error.
     app.removeContentTypeParser('text/plain');
 
-    if (opts.shedding && (opts.shedding.maxEventLoopDelayMs > 0 || opts.shedding.maxHeapUsedMB > 0)) {
+    if (opts.shedding && Object.values(opts.shedding).some((v) => v > 0)) {
       // Overloaded, a service answers 503 + Retry-After at once instead of queueing without bound.
       const freeze = new FreezeDetector();
+      const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
       app.addHook('onClose', async () => freeze.stop());
       await app.register(underPressure, {
         maxEventLoopDelay: opts.shedding.maxEventLoopDelayMs,
         maxHeapUsedBytes: opts.shedding.maxHeapUsedMB * 1024 * 1024,
+        maxEventLoopUtilization: opts.shedding.maxEventLoopUtilization,
+        // Utilization over the last sample, not since start-up (the default would never trip).
+        eventLoopUtilizationMode: 'interval',
         sampleInterval: 500,
-        pressureHandler: (_request, reply, type) => {
-          if (type === 'eventLoopDelay' && freeze.recentlyFrozen()) return undefined;
-          reply.header('retry-after', '1').code(503);
-          // A non-null return is sent by under-pressure as the body (its type says void).
-          return {
-            statusCode: 503,
-            error: 'Service Unavailable',
-            message: `overloaded (${type}): shedding load, retry later`,
-            code: 'FST_UNDER_PRESSURE',
-          } as unknown as undefined;
+        // Only mark the request here; it is answered once its body has been read (below).
+        pressureHandler: (request, _reply, type) => {
+          if ((type === 'eventLoopDelay' || type === 'eventLoopUtilization') && freeze.recentlyFrozen()) return;
+          request.shedReason = type;
         },
+      });
+      app.decorateRequest('shedReason', undefined);
+      // Answering before the client has sent its body makes Node close the connection under
+      // the client (ECONNRESET instead of a clean 503). Read and discard the body, unparsed
+      // (parsing is the cost being shed), then answer 503 with Retry-After.
+      app.addHook('onRequest', async (request, reply) => {
+        if (!request.shedReason) return;
+        await discardBody(request.raw, bodyLimit);
+        reply.header('retry-after', '1').code(503);
+        reply.send({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: `overloaded (${request.shedReason}): shedding load, retry later`,
+          code: 'FST_UNDER_PRESSURE',
+        });
+        return reply;
       });
     }
 

@@ -18,6 +18,8 @@ const PERCENTILE_MIN_REQUESTS: [string, number][] = [
 ];
 export const MIN_VALID_REQUESTS = 500;
 export const DRIVER_LAG_LIMIT_MS = 2;
+/** Kept well under the usual 20k open-file limit of one process. */
+const MAX_CONNECTIONS = 4000;
 /** The gateway's per-try timeout, mirrored by the client-side balancer in front of monolith replicas. */
 const PER_TRY_TIMEOUT_MS: number = GatewayConfigSchema.properties.UPSTREAM_TIMEOUT_MS.default;
 
@@ -75,7 +77,9 @@ export function driverMode(s: Scenario, durationMs = s.durationMs): DriverMode {
 }
 
 export function driverSpec(s: Scenario, dep: Deployment, label: string, warmup = false): DriverRunSpec {
-  const connections = Math.max(1, Math.ceil(Math.min(s.maxVUs, 256) / dep.entryUrls.length));
+  // As in k6, every VU has its own connection: a backlog then queues at the server, where
+  // it belongs (and where load shedding can see it), not in a client-side connection pool.
+  const connections = Math.max(1, Math.ceil(Math.min(s.maxVUs, MAX_CONNECTIONS) / dep.entryUrls.length));
   const mode: DriverMode = warmup ? driverModeForWarmup(s) : driverMode(s);
   return {
     label,
