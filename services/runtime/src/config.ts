@@ -18,6 +18,8 @@ export const baseConfigProperties = {
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 72_000 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 30_000 }),
+  /** A client must send its whole request head within this (slow-loris guard); at most REQUEST_TIMEOUT_MS. */
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
   /** Load shedding: answer 503 + Retry-After while the event loop lags more than this (mean over a sample). */
   SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 200 }),
   /**

@@ -1,9 +1,10 @@
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
 import type { BaseConfig } from './config.js';
 
 /** Fastify options shared by every service: strict validation, quiet logs, bounded timeouts. */
-export function fastifyOptions(config: BaseConfig): FastifyServerOptions {
+export function fastifyOptions(config: BaseConfig): FastifyHttpOptions<Server> {
   return {
     logger: { level: config.LOG_LEVEL },
     // Per-request log lines would dominate CPU under load; errors are still logged.
@@ -11,6 +12,14 @@ export function fastifyOptions(config: BaseConfig): FastifyServerOptions {
     bodyLimit: config.BODY_LIMIT_BYTES,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
+    http: {
+      headersTimeout:
+        config.REQUEST_TIMEOUT_MS > 0
+          ? Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS)
+          : config.HEADERS_TIMEOUT_MS,
+      // How often Node enforces those timeouts (its default, 30 s, lets a slow client linger).
+      connectionsCheckingInterval: 1_000,
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: {
