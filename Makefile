@@ -13,7 +13,7 @@ BUILD_STAMP := scripts/orchestrator/dist/cli.js
 MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
-.PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices report clean
+.PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices bench-resilience report clean
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ bench-monolith: build ## The monolith alone, replicas 1 and 2, with capacity sea
 
 bench-microservices: build ## Gateway + prediction replicas alone, replicas 1 and 2, with capacity search
 	$(MLBENCH) bench --plan full --topology microservices $(ARGS)
+
+bench-resilience: build ## Both topologies, 3 replicas, one replica killed at 10 s: errors, recovery, p99 during the fault
+	$(MLBENCH) bench --fault $(or $(FAULT),kill@10s) $(ARGS)
 
 report: build ## Re-render a report: make report DIR=results/<run-id>
 	$(MLBENCH) report $(DIR)

@@ -43,7 +43,7 @@ async function withTopology(
 }
 
 for (const topology of ['microservices', 'monolith'] as const) {
-  t.test(`${topology}: kill, graceful stop and pause of one replica of three`, async (t) => {
+  t.test(`${topology}: kill, graceful stop, pause and restart of one replica of three`, async (t) => {
     await withTopology(topology, async (ctx, dep) => {
       const kill = await measureFaultRun(ctx, dep, scenario, parseFault('kill@4s'), 1);
       const k = kill.fault!;
@@ -75,6 +75,15 @@ for (const topology of ['microservices', 'monolith'] as const) {
         pause.latencyMs.max <= perTry + 1000,
         `pause: nobody waits much beyond the per-try timeout (max ${pause.latencyMs.max} ms)`,
       );
+
+      const restart = await measureFaultRun(ctx, dep, scenario, parseFault('restart@4s:2s'), 1);
+      const r = restart.fault!;
+      t.ok(r.restoredAtS !== null && r.restoredAtS >= 6, `restart: back up at ${r.restoredAtS} s`);
+      t.ok(
+        r.restartedServesAfterS !== null && r.restartedServesAfterS <= 3,
+        `restart: serving again ${r.restartedServesAfterS} s after it was up`,
+      );
+      t.ok(r.errorRate10s <= 0.01, `restart: ${(r.errorRate10s * 100).toFixed(2)}% failed in the 10 s after`);
     });
   });
 }

@@ -62,6 +62,28 @@ export function sheddingFrom(
   };
 }
 
+/**
+ * A saturated event loop must last before it counts: on a core shared by several
+ * processes, utilization reads 1 for a moment whenever the process waits for the CPU
+ * (a sibling's burst, a replica failing over), which is no reason to reject work.
+ */
+const SUSTAINED_MS = 1_000;
+
+class SustainedPressure {
+  private since = 0;
+  private last = 0;
+
+  constructor(private readonly forMs: number) {}
+
+  /** Called on each request seen under pressure; true once pressure has lasted forMs. */
+  observe(now = performance.now()): boolean {
+    // A gap longer than a sample (500 ms) means the pressure went away in between.
+    if (now - this.last > 600) this.since = now;
+    this.last = now;
+    return now - this.since >= this.forMs;
+  }
+}
+
 /** Health and metrics must answer under pressure: they are how the overload is seen. */
 const NEVER_SHED = { pressureHandler: () => undefined };
 
@@ -85,6 +107,7 @@ export const runtimePlugin = fp<RuntimeOptions>(
     if (opts.shedding && Object.values(opts.shedding).some((v) => v > 0)) {
       // Overloaded, a service answers 503 + Retry-After at once instead of queueing without bound.
       const freeze = new FreezeDetector();
+      const sustained = new SustainedPressure(SUSTAINED_MS);
       const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
       app.addHook('onClose', async () => freeze.stop());
       await app.register(underPressure, {
@@ -97,6 +120,7 @@ export const runtimePlugin = fp<RuntimeOptions>(
         // Only mark the request here; it is answered once its body has been read (below).
         pressureHandler: (request, _reply, type) => {
           if ((type === 'eventLoopDelay' || type === 'eventLoopUtilization') && freeze.recentlyFrozen()) return;
+          if (type === 'eventLoopUtilization' && !sustained.observe()) return;
           request.shedReason = type;
         },
       });
