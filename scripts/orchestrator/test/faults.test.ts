@@ -47,7 +47,10 @@ for (const topology of ['microservices', 'monolith'] as const) {
     await withTopology(topology, async (ctx, dep) => {
       const kill = await measureFaultRun(ctx, dep, scenario, parseFault('kill@4s'), 1);
       const k = kill.fault!;
-      t.ok(k.errorRate10s <= 0.01, `kill: ${(k.errorRate10s * 100).toFixed(2)}% failed in the 10 s after (≤ 1%)`);
+      t.ok(
+        k.errorRate10s <= 0.01,
+        `kill: ${(k.errorRate10s * 100).toFixed(2)}% failed in the 10 s after (≤ 1%) ${JSON.stringify(kill.errors)} by second ${k.errorsBySecond}`,
+      );
       const afterEjection = k.errorsBySecond.slice(Math.floor(k.injectedAtS) + 2).reduce((a, b) => a + b, 0);
       t.equal(afterEjection, 0, 'no failure once the replica is ejected');
       t.ok(
@@ -83,7 +86,10 @@ for (const topology of ['microservices', 'monolith'] as const) {
         r.restartedServesAfterS !== null && r.restartedServesAfterS <= 3,
         `restart: serving again ${r.restartedServesAfterS} s after it was up`,
       );
-      t.ok(r.errorRate10s <= 0.01, `restart: ${(r.errorRate10s * 100).toFixed(2)}% failed in the 10 s after`);
+      t.ok(
+        r.errorRate10s <= 0.01,
+        `restart: ${(r.errorRate10s * 100).toFixed(2)}% failed in the 10 s after ${JSON.stringify(restart.errors)} by second ${r.errorsBySecond}`,
+      );
     });
   });
 }

@@ -18,7 +18,13 @@ for (const topology of ['monolith', 'microservices'] as const) {
     const modelPath = join(dir, 'f512.json');
     await trainToFile({ features: 512, out: modelPath, trainer: 'cgls' });
     const runId = `overload-${topology}-${process.pid}`;
-    const dep = await deployProcesses(topology, 1, { modelPath, runId, serverCpus: pinned ? '1' : undefined });
+    const dep = await deployProcesses(topology, 1, {
+      modelPath,
+      runId,
+      serverCpus: pinned ? '1' : undefined,
+      // Utilization-based shedding is opt-in (see SHED_EVENT_LOOP_UTILIZATION); this is the setting that shows it.
+      extraEnv: { SHED_EVENT_LOOP_UTILIZATION: '0.98' },
+    });
     const driver = new DriverProcess({ runId, cpus: pinned ? '0' : undefined });
     const ctx: RunContext = { driver, driverName: 'builtin', minDurationMs: 1000 };
     t.teardown(async () => {

@@ -16,6 +16,8 @@ export interface UpstreamState {
   consecutiveConnectFailures: number;
   consecutive5xx: number;
   requests: number;
+  /** Slow start: after coming back it gets a growing share of traffic until this time. */
+  warmingUntil: number;
   lastError?: string;
 }
 
@@ -26,6 +28,12 @@ export interface OutlierPolicy {
   consecutive5xx: number;
   baseEjectionMs: number;
   maxEjectionMs: number;
+  /**
+   * A replica that returns (restarted, readmitted) ramps from 10% to its full share of
+   * traffic over this time: a cold process answers far slower than a warm one and would
+   * otherwise shed or queue its first second of full-rate traffic.
+   */
+  slowStartMs: number;
 }
 
 export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = {
@@ -33,6 +41,7 @@ export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = {
   consecutive5xx: 5,
   baseEjectionMs: 1_000,
   maxEjectionMs: 30_000,
+  slowStartMs: 3_000,
 };
 
 export interface UpstreamPoolOptions {
@@ -41,6 +50,7 @@ export interface UpstreamPoolOptions {
   healthTimeoutMs: number;
   outlier?: OutlierPolicy;
   now?: () => number;
+  random?: () => number;
 }
 
 export class UpstreamPool {
@@ -50,10 +60,12 @@ export class UpstreamPool {
   private checking = false;
   private readonly policy: OutlierPolicy;
   private readonly now: () => number;
+  private readonly random: () => number;
 
   constructor(private readonly opts: UpstreamPoolOptions) {
     this.policy = opts.outlier ?? DEFAULT_OUTLIER_POLICY;
     this.now = opts.now ?? (() => performance.now());
+    this.random = opts.random ?? Math.random;
   }
 
   setOrigins(origins: string[]): void {
@@ -68,6 +80,7 @@ export class UpstreamPool {
           consecutiveConnectFailures: 0,
           consecutive5xx: 0,
           requests: 0,
+          warmingUntil: 0,
         },
     );
   }
@@ -93,13 +106,20 @@ export class UpstreamPool {
     const now = this.now();
     for (let i = 0; i < list.length; i++) {
       const u = list[(this.cursor + i) % list.length]!;
-      if (u !== avoid && this.isUsable(u, now)) {
+      if (u !== avoid && this.isUsable(u, now) && this.admit(u, now)) {
         this.cursor = (this.cursor + i + 1) % list.length;
         u.requests++;
         return u;
       }
     }
     return undefined;
+  }
+
+  /** Slow start: a returning replica takes a share of the picks that grows from 10% to 100%. */
+  private admit(u: UpstreamState, now: number): boolean {
+    if (u.warmingUntil <= now) return true;
+    const share = Math.max(0.1, 1 - (u.warmingUntil - now) / this.policy.slowStartMs);
+    return this.random() < share;
   }
 
   find(origin: string): UpstreamState | undefined {
@@ -131,6 +151,7 @@ export class UpstreamPool {
     if (this.usableCount(u) === 0) return;
     const ms = Math.min(this.policy.baseEjectionMs * 2 ** u.ejections, this.policy.maxEjectionMs);
     u.ejectedUntil = now + ms;
+    u.warmingUntil = u.ejectedUntil + this.policy.slowStartMs;
     u.ejections++;
     u.consecutiveConnectFailures = 0;
     u.consecutive5xx = 0;
@@ -157,7 +178,16 @@ export class UpstreamPool {
         signal: AbortSignal.timeout(this.opts.healthTimeoutMs),
       });
       await res.body.dump();
+      const wasHealthy = u.healthy;
       u.healthy = res.statusCode === 200;
+      const now = this.now();
+      if (u.healthy && !wasHealthy) {
+        // Back from down (a restarted process): slow start, and its old failures are forgotten.
+        u.warmingUntil = now + this.policy.slowStartMs;
+        u.ejections = 0;
+      }
+      // Healthy and not ejected again for a while: forget past ejections too.
+      if (u.healthy && u.ejections > 0 && now > u.ejectedUntil + 5 * this.policy.baseEjectionMs) u.ejections = 0;
       if (!u.healthy) u.lastError = `readyz answered ${res.statusCode}`;
     } catch (err) {
       u.healthy = false;

@@ -63,7 +63,13 @@ t.test('outlier ejection: back-off doubles, never the last replica, 5xx streaks 
     dispatcher,
     healthIntervalMs: 1000,
     healthTimeoutMs: 100,
-    outlier: { consecutiveConnectFailures: 1, consecutive5xx: 3, baseEjectionMs: 1000, maxEjectionMs: 4000 },
+    outlier: {
+      consecutiveConnectFailures: 1,
+      consecutive5xx: 3,
+      baseEjectionMs: 1000,
+      maxEjectionMs: 4000,
+      slowStartMs: 0,
+    },
     now: () => now,
   });
   pool.setOrigins(['http://a:1', 'http://b:1']);
@@ -103,4 +109,33 @@ t.test('retry budget: a share of recent requests, with a floor', async (t) => {
   granted = 0;
   while (budget.tryAcquire()) granted++;
   t.equal(granted, 3, 'after a quiet spell: the floor');
+});
+
+t.test('slow start: a returning replica gets a growing share of the picks', async (t) => {
+  let now = 0;
+  const dispatcher = new Agent();
+  t.teardown(() => dispatcher.close());
+  const pool = new UpstreamPool({
+    dispatcher,
+    healthIntervalMs: 1000,
+    healthTimeoutMs: 100,
+    outlier: {
+      consecutiveConnectFailures: 1,
+      consecutive5xx: 3,
+      baseEjectionMs: 1000,
+      maxEjectionMs: 4000,
+      slowStartMs: 2000,
+    },
+    now: () => now,
+    random: () => 0.5,
+  });
+  pool.setOrigins(['http://a:1', 'http://b:1']);
+  const a = pool.all[0]!;
+  pool.reportConnectFailure(a, 'ECONNREFUSED');
+  now = 1001; // ejection over, slow start begins: share ≈ 10%
+  const early = Array.from({ length: 4 }, () => pool.pick()?.origin);
+  t.notOk(early.includes('http://a:1'), 'at first it is mostly passed over');
+  now = 2700; // share ≈ 85%
+  const later = Array.from({ length: 4 }, () => pool.pick()?.origin);
+  t.ok(later.includes('http://a:1'), 'later it takes its turn again');
 });

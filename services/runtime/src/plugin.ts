@@ -67,7 +67,7 @@ export function sheddingFrom(
  * processes, utilization reads 1 for a moment whenever the process waits for the CPU
  * (a sibling's burst, a replica failing over), which is no reason to reject work.
  */
-const SUSTAINED_MS = 1_000;
+const SUSTAINED_MS = 1_500;
 
 class SustainedPressure {
   private since = 0;

@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from './child.js';
 import { freePort } from './ports.js';
@@ -14,6 +15,8 @@ export interface ProcessBackendOptions {
   startTimeoutMs?: number;
   /** Extra environment for every service (timeouts, limits). */
   extraEnv?: Record<string, string>;
+  /** Start at this nice level and return to normal priority once ready. */
+  nice?: number;
 }
 
 export function serverScript(service: ServiceName): string {
@@ -56,8 +59,10 @@ export async function startService(
     opts.serverCpus ? which('taskset') : undefined,
   );
   const url = `http://127.0.0.1:${port}`;
+  if (opts.nice && proc.pid) setPriority(proc.pid, opts.nice);
   try {
     await waitReady(proc, url, opts.startTimeoutMs ?? 15_000);
+    if (opts.nice && proc.pid) setPriority(proc.pid, 0);
   } catch (err) {
     await proc.stop(1_000);
     throw err;
@@ -112,7 +117,15 @@ export async function deployProcesses(
     const old = started[i]!;
     old.proc.killNow();
     await old.proc.exited;
-    const fresh = await startService(old.service, name, opts, envOf.get(name) ?? {}, Number(new URL(old.url).port));
+    // Started at low CPU priority until ready: on cores shared with the serving processes, a
+    // booting Node process would otherwise starve them (its ~1 s of start-up CPU is not load).
+    const fresh = await startService(
+      old.service,
+      name,
+      { ...opts, nice: 10 },
+      envOf.get(name) ?? {},
+      Number(new URL(old.url).port),
+    );
     started[i] = fresh;
     processes.set(name, fresh.proc);
     const c = components.find((x) => x.name === name)!;
