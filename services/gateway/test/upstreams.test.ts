@@ -1,5 +1,5 @@
 import { ConfigError } from '@mlbench/runtime';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Agent } from 'undici';
 import { loadGatewayConfig } from '../src/config.js';
 import { classifyUpstreamError } from '../src/errors.js';
@@ -56,34 +56,18 @@ t.test('gateway config needs exactly one discovery mode', async (t) => {
 });
 
 t.test('outlier ejection: back-off doubles, never the last replica, 5xx streaks count', async (t) => {
-  let now = 0;
-  const dispatcher = new Agent();
-  t.teardown(() => dispatcher.close());
-  const pool = new UpstreamPool({
-    dispatcher,
-    healthIntervalMs: 1000,
-    healthTimeoutMs: 100,
-    outlier: {
-      consecutiveConnectFailures: 1,
-      consecutive5xx: 3,
-      baseEjectionMs: 1000,
-      maxEjectionMs: 4000,
-      slowStartMs: 0,
-    },
-    now: () => now,
-  });
-  pool.setOrigins(['http://a:1', 'http://b:1']);
+  const { pool, clock } = clockedPool(t, 0);
   const [a, b] = pool.all as [UpstreamState, UpstreamState];
   pool.reportConnectFailure(a, 'ECONNREFUSED');
   t.notOk(pool.isUsable(a), 'ejected at once on a refused connection');
   pool.reportConnectFailure(b, 'ECONNREFUSED');
   t.ok(pool.isUsable(b), 'the last usable replica is never ejected');
-  now = 1001;
+  clock.now = 1001;
   t.ok(pool.isUsable(a), 'back after the first back-off (1 s)');
   pool.reportConnectFailure(a, 'ECONNREFUSED');
-  now = 2002;
+  clock.now = 2002;
   t.notOk(pool.isUsable(a), 'second ejection in a row lasts 2 s');
-  now = 3002;
+  clock.now = 3002;
   t.ok(pool.isUsable(a));
   pool.reportStatus(a, 200);
   pool.reportStatus(a, 500);
@@ -94,7 +78,7 @@ t.test('outlier ejection: back-off doubles, never the last replica, 5xx streaks 
 });
 
 t.test('retry budget: a share of recent requests, with a floor', async (t) => {
-  let now = 0;
+  const now = 0;
   const budget = new RetryBudget(0.2, 3, () => now);
   for (let i = 0; i < 100; i++) budget.recordRequest();
   let granted = 0;
@@ -112,7 +96,20 @@ t.test('retry budget: a share of recent requests, with a floor', async (t) => {
 });
 
 t.test('slow start: a returning replica gets a growing share of the picks', async (t) => {
-  let now = 0;
+  const { pool, clock } = clockedPool(t, 2000, () => 0.5);
+  const a = pool.all[0]!;
+  pool.reportConnectFailure(a, 'ECONNREFUSED');
+  clock.now = 1001; // ejection over, slow start begins: share ≈ 10%
+  const early = Array.from({ length: 4 }, () => pool.pick()?.origin);
+  t.notOk(early.includes('http://a:1'), 'at first it is mostly passed over');
+  clock.now = 2700; // share ≈ 85%
+  const later = Array.from({ length: 4 }, () => pool.pick()?.origin);
+  t.ok(later.includes('http://a:1'), 'later it takes its turn again');
+});
+
+/** A pool on a manual clock, for the policy tests (no traffic, no health checks run). */
+function clockedPool(t: Test, slowStartMs: number, random?: () => number) {
+  const clock = { now: 0 };
   const dispatcher = new Agent();
   t.teardown(() => dispatcher.close());
   const pool = new UpstreamPool({
@@ -124,18 +121,11 @@ t.test('slow start: a returning replica gets a growing share of the picks', asyn
       consecutive5xx: 3,
       baseEjectionMs: 1000,
       maxEjectionMs: 4000,
-      slowStartMs: 2000,
+      slowStartMs,
     },
-    now: () => now,
-    random: () => 0.5,
+    now: () => clock.now,
+    ...(random ? { random } : {}),
   });
   pool.setOrigins(['http://a:1', 'http://b:1']);
-  const a = pool.all[0]!;
-  pool.reportConnectFailure(a, 'ECONNREFUSED');
-  now = 1001; // ejection over, slow start begins: share ≈ 10%
-  const early = Array.from({ length: 4 }, () => pool.pick()?.origin);
-  t.notOk(early.includes('http://a:1'), 'at first it is mostly passed over');
-  now = 2700; // share ≈ 85%
-  const later = Array.from({ length: 4 }, () => pool.pick()?.origin);
-  t.ok(later.includes('http://a:1'), 'later it takes its turn again');
-});
+  return { pool, clock };
+}
