@@ -78,7 +78,7 @@ t.test('outlier ejection: back-off doubles, never the last replica, 5xx streaks 
 });
 
 t.test('retry budget: a share of recent requests, with a floor', async (t) => {
-  const now = 0;
+  let now = 0;
   const budget = new RetryBudget(0.2, 3, () => now);
   for (let i = 0; i < 100; i++) budget.recordRequest();
   let granted = 0;
