@@ -13,7 +13,14 @@ BUILD_STAMP := scripts/orchestrator/dist/cli.js
 MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
-.PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices bench-resilience report clean
+.PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices bench-resilience report clean \
+	engine images up-monolith up-microservices down compose-config bench-docker
+
+# Docker: OFFLINE=1 builds the base images here (no registry); OBS=1 adds Prometheus (+ Grafana
+# where its image can be had); SCALE=N replicas of the scaled tier.
+OFFLINE ?= 0
+OBS ?= 0
+SCALE ?= 1
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
@@ -58,6 +65,28 @@ bench-resilience: build ## Both topologies, 3 replicas, one replica killed at 10
 
 report: build ## Re-render a report: make report DIR=results/<run-id>
 	$(MLBENCH) report $(DIR)
+
+engine: ## Docker: use the running engine, else start dockerd, else install docker.io from apt (root)
+	@scripts/docker/ensure-engine.sh >/dev/null
+
+images: engine ## Docker: build the three service images and print their sizes (OFFLINE=1: no registry)
+	OFFLINE=$(OFFLINE) scripts/docker/images.sh
+
+up-monolith: engine ## Compose: the monolith on 127.0.0.1:8080 (SCALE=N, OBS=1), waits until healthy
+	OBS=$(OBS) scripts/docker/stack.sh up monolith $(SCALE)
+
+up-microservices: engine ## Compose: gateway on 127.0.0.1:8090 + prediction replicas (SCALE=N, OBS=1)
+	OBS=$(OBS) scripts/docker/stack.sh up microservices $(SCALE)
+
+down: ## Compose: stop and remove every mlbench stack (and containers of bench runs that died)
+	scripts/docker/stack.sh down
+	-$(MLBENCH) down --docker
+
+compose-config: ## Compose: validate every layering the Makefile uses
+	@scripts/docker/stack.sh config
+
+bench-docker: build engine ## The quick plan on Docker containers (needs make images)
+	$(MLBENCH) bench --plan quick --backend docker $(ARGS)
 
 clean: ## Remove build output (keeps results/)
 	npx tsc --build --clean

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MODEL_PATH, loadModel, train, writeFileAtomic } from '@mlbench/model';
 import { deployProcesses, type ProcessDeployment } from './backends/process.js';
-import type { Topology } from './backends/types.js';
+import type { Deployment, Topology } from './backends/types.js';
 import { probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
 import type { FaultSpec } from './faults.js';
@@ -25,6 +25,8 @@ import { summarize } from './summary.js';
 
 export interface BenchOptions {
   plan: Plan;
+  /** process: local processes (default); docker: Compose + the Docker API. */
+  backend?: 'process' | 'docker';
   scenario: Scenario;
   topologies: Topology[];
   replicas: number[];
@@ -79,6 +81,9 @@ export function plannedRuns(
  */
 export async function runBench(o: BenchOptions): Promise<{ dir: string; results: ResultsFile }> {
   const dir = await createRunDir(o.outDir, o.runId);
+  const backend = o.backend ?? 'process';
+  // Images carry the default model only; the sweep's other feature counts need the process backend.
+  const sweep = o.sweep && !o.fault && backend === 'process';
   const modelPath = o.modelPath ?? DEFAULT_MODEL_PATH;
   const model = await loadModel(modelPath);
   if (model.featureCount !== o.scenario.payload.features)
@@ -93,7 +98,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
     machine: describeMachine(),
     config: {
       plan: o.plan.name,
-      backend: 'process',
+      backend,
       driver: 'builtin',
       topologies: o.topologies,
       replicas: o.replicas,
@@ -103,7 +108,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       slo: o.scenario.slo,
       capacitySearch: o.capacity && !o.fault ? o.plan.capacity : null,
       fault: o.fault ?? null,
-      sweep: o.sweep ? { features: o.plan.sweepFeatures, rps: o.plan.sweepRps, durationMs: o.plan.sweepMs } : null,
+      sweep: sweep ? { features: o.plan.sweepFeatures, rps: o.plan.sweepRps, durationMs: o.plan.sweepMs } : null,
       pinning: o.pinning,
       minDurationMs: o.minDurationMs,
       model: { path: modelPath, name: model.name, version: model.version, features: model.featureCount },
@@ -115,7 +120,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
   await writeResults(dir, results);
 
   const driver = new DriverProcess({ cpus: o.pinning.driverCpus, runId: o.runId });
-  const live = new Set<ProcessDeployment>();
+  const live = new Set<Deployment>();
   const onAbort = () => void driver.close();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const ctx: RunContext = {
@@ -130,16 +135,18 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
   /** Deploy and warm with the load it is about to get (the payload must match its model). */
   const deploy = async (t: Topology, replicas: number, path: string, warmWith: Scenario) => {
     checkAbort();
-    const d = await deployProcesses(t, replicas, {
-      modelPath: path,
-      runId: o.runId,
-      serverCpus: o.pinning.serverCpus,
-    });
+    const d =
+      backend === 'docker'
+        ? await (await import('./backends/docker.js')).deployDocker(t, replicas, {
+            runId: o.runId,
+            serverCpus: o.pinning.serverCpus,
+          })
+        : await deployProcesses(t, replicas, { modelPath: path, runId: o.runId, serverCpus: o.pinning.serverCpus });
     live.add(d);
     await warmDeployment(ctx, d, warmWith, o.plan.deployWarmupMs);
     return d;
   };
-  const undeploy = async (d: ProcessDeployment) => {
+  const undeploy = async (d: Deployment) => {
     live.delete(d);
     await d.stop();
   };
@@ -171,15 +178,15 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       throw err;
     }
   };
-  const measure = (d: ProcessDeployment, s: Scenario, phase: RunResult['phase'], trial: number) =>
+  const measure = (d: Deployment, s: Scenario, phase: RunResult['phase'], trial: number) =>
     guarded(() => measureRun(ctx, d, s, { phase, trial }));
 
   try {
     for (const replicas of o.replicas) {
-      const deployments = new Map<Topology, ProcessDeployment>();
+      const deployments = new Map<Topology, Deployment>();
       for (const t of o.topologies) deployments.set(t, await deploy(t, replicas, modelPath, o.scenario));
       o.progress.log(
-        `deployed ${[...deployments.values()].map((d) => `${d.topology}×${replicas} (${d.components.length} processes)`).join(', ')}`,
+        `deployed ${[...deployments.values()].map((d) => `${d.topology}×${replicas} (${d.components.length} ${backend === 'docker' ? 'containers' : 'processes'})`).join(', ')}`,
       );
       for (let trial = 1; trial <= o.trials; trial++) {
         for (const t of o.topologies) {
@@ -187,7 +194,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
           const fault = o.fault;
           await record(
             await (fault
-              ? guarded(() => measureFaultRun(ctx, d, o.scenario, fault, trial))
+              ? guarded(() => measureFaultRun(ctx, d as ProcessDeployment, o.scenario, fault, trial))
               : measure(d, o.scenario, 'trial', trial)),
           );
         }
@@ -212,7 +219,9 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       }
       for (const d of deployments.values()) await undeploy(d);
     }
-    if (o.sweep && !o.fault) {
+    if (o.sweep && !o.fault && !sweep)
+      o.progress.log('model-cost sweep skipped: it needs --backend process (images carry one model)');
+    if (sweep) {
       for (const features of o.plan.sweepFeatures) {
         const path = await modelFor(features, modelPath);
         const s = atRate(

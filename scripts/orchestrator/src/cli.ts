@@ -54,12 +54,16 @@ const topologies = (v: string): Topology[] => (v === 'both' ? [...TOPOLOGIES] : 
 
 const STATE_FILE = resolve('.mlbench', 'up.json');
 
-/** Abort on the first SIGINT/SIGTERM; a second one stops at once (children are still killed on exit). */
-function abortOnSignals(): AbortController {
+/**
+ * Abort on the first SIGINT/SIGTERM; a second one stops at once. Child processes die with
+ * us; containers do not, so `beforeExit` hands them to a detached cleaner first.
+ */
+function abortOnSignals(beforeExit?: () => Promise<void>): AbortController {
   const ac = new AbortController();
-  const handler = (sig: NodeJS.Signals) => {
+  const handler = async (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) {
       process.stderr.write(`\nmlbench: second ${sig}, exiting now\n`);
+      await beforeExit?.().catch(() => undefined);
       process.exit(130);
     }
     process.stderr.write(`\nmlbench: ${sig} received, stopping and saving what was measured…\n`);
@@ -120,8 +124,14 @@ export function buildCli(): Command {
     .option('--run-id <id>', 'name of the run folder (default: timestamp + random)')
     .option('--model <path>', 'model artifact (default: the one make build trains)')
     .action(async (o) => {
-      if (o.backend !== 'process')
-        throw new UsageError(`--backend ${o.backend} is not available in this version; use --backend process`);
+      if (o.backend === 'docker') {
+        if (o.fault) throw new UsageError('--fault needs --backend process (faults act on local processes)');
+        if (o.model) throw new UsageError('--model needs --backend process (images carry the default model)');
+        const { checkDockerReady } = await import('./backends/docker.js');
+        await checkDockerReady().catch((err: Error) => {
+          throw new UsageError(err.message);
+        });
+      }
       if (o.driver === 'k6') {
         if (!which('k6'))
           throw new UsageError(
@@ -151,16 +161,21 @@ export function buildCli(): Command {
         replicas: o.replicas ?? (fault ? [3] : plan.replicas),
         trials: o.trials ?? plan.trials,
         capacity: o.capacity && plan.capacity !== null,
-        sweep: o.sweep && plan.sweepFeatures.length > 0,
+        sweep: o.sweep && plan.sweepFeatures.length > 0 && o.backend === 'process',
         fault,
       };
       const runId = o.runId ?? newRunId();
       const progress = new Progress(plannedRuns(runOpts));
-      const ac = abortOnSignals();
-      progress.log(`mlbench bench: run ${runId}, plan ${plan.name}, scenario ${scenario.name}; ${pinning.description}`);
+      const ac = abortOnSignals(
+        o.backend === 'docker' ? async () => (await import('./backends/docker.js')).cleanupDetached() : undefined,
+      );
+      progress.log(
+        `mlbench bench: run ${runId}, plan ${plan.name}, scenario ${scenario.name}, backend ${o.backend}; ${pinning.description}`,
+      );
       try {
         const { dir, results } = await runBench({
           ...runOpts,
+          backend: o.backend,
           outDir: resolve(o.out),
           runId,
           pinning,
@@ -222,8 +237,20 @@ export function buildCli(): Command {
 
   program
     .command('down')
-    .description('stop what `mlbench up` started')
-    .action(async () => {
+    .description('stop what `mlbench up` started; with --docker, remove containers of bench runs that died')
+    .option('--docker', 'remove Docker projects left by bench runs whose mlbench process is gone')
+    .option(
+      '--owner <pid>',
+      'with --docker: wait for this mlbench process to exit, then remove its projects',
+      int('--owner'),
+    )
+    .action(async (o: { docker?: boolean; owner?: number }) => {
+      if (o.docker) {
+        const { reapOrphans } = await import('./backends/docker.js');
+        const removed = await reapOrphans({ owner: o.owner });
+        console.log(removed.length ? `removed ${removed.join(', ')}` : 'no orphaned mlbench bench projects');
+        return;
+      }
       let state: { pid: number };
       try {
         state = JSON.parse(await readFile(STATE_FILE, 'utf8'));

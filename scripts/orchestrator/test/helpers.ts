@@ -4,6 +4,7 @@ import { ManagedProcess } from '../src/backends/child.js';
 import { freePort } from '../src/backends/ports.js';
 import { waitReady } from '../src/backends/ready.js';
 import type { Deployment } from '../src/backends/types.js';
+import { sampleProcess } from '../src/measure/procfs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/service-time-server.mjs', import.meta.url));
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -31,6 +32,10 @@ export async function startFixtureServer(serviceTimeMs: number, cpus?: string) {
     components: [{ name: 'fixture-1', service: 'monolith', url, pid: proc.pid }],
     hops: 1,
     entrySpreading: 'one fixture server',
+    sampleResources: async () => {
+      const s = sampleProcess(proc.pid);
+      return new Map(s ? [['fixture-1', s]] : []);
+    },
     stop: () => proc.stop(),
   };
   return { proc, url, deployment };

@@ -60,6 +60,8 @@ t.test('a prediction through the monolith and through the gateway equals the mod
   t.ok(counts.length > 0, 'gateway exports its request histogram');
   const total = counts.reduce((n, m) => n + Number(m[1]), 0);
   t.equal(total, 10 + 1 + 1, 'and it counts the successful proxied requests (10 + 1 batch + 1 after bad input)');
+  t.match(metrics, /^gateway_upstreams\{state="known"[^}]*\} 2$/m, 'gateway reports 2 known replicas');
+  t.match(metrics, /^gateway_upstreams\{state="usable"[^}]*\} 2$/m, 'and 2 usable ones');
 });
 
 t.test('gateway answers 502/503 quickly when its upstream is gone', async (t) => {
@@ -93,6 +95,8 @@ t.test('gateway answers 502/503 quickly when its upstream is gone', async (t) =>
   const ready = await request(`${gw}/readyz`);
   t.equal(ready.statusCode, 503, 'gateway not ready without upstreams');
   await ready.body.dump();
+  const metrics = await (await request(`${gw}/metrics`)).body.text();
+  t.match(metrics, /^gateway_upstreams\{state="usable"[^}]*\} 0$/m, 'its gauge shows no usable replica');
 });
 
 t.test('SIGTERM during in-flight requests: every one of them completes', async (t) => {

@@ -2,7 +2,7 @@ import httpProxy from '@fastify/http-proxy';
 import type { FastifyReplyFromHooks } from '@fastify/reply-from';
 import { runtimePlugin, sheddingFrom } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { Agent } from 'undici';
 import type { GatewayConfig } from './config.js';
 import { DnsDiscovery } from './discovery.js';
@@ -93,6 +93,18 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     help: 'Requests the gateway sent to each prediction replica, by outcome',
     labelNames: ['upstream', 'outcome'] as const,
     registers: [app.metrics.registry],
+  });
+
+  // Collected on scrape: how many replicas the gateway knows (discovery) and may send to now.
+  new Gauge({
+    name: 'gateway_upstreams',
+    help: 'Prediction replicas known to the gateway, and how many of them are usable (healthy, not ejected)',
+    labelNames: ['state'] as const,
+    registers: [app.metrics.registry],
+    collect() {
+      this.set({ state: 'known' }, pool.all.length);
+      this.set({ state: 'usable' }, pool.usableCount());
+    },
   });
 
   const retriedTotal = new Counter({

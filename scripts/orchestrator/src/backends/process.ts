@@ -1,5 +1,6 @@
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { type ProcSample, sampleProcess } from '../measure/procfs.js';
 import { ManagedProcess } from './child.js';
 import { freePort } from './ports.js';
 import { waitReady } from './ready.js';
@@ -141,6 +142,14 @@ export async function deployProcesses(
     restart,
     hops: topology === 'monolith' ? 1 : 2,
     entrySpreading: entrySpreading(topology, replicas),
+    sampleResources: async () => {
+      const out = new Map<string, ProcSample>();
+      for (const c of components) {
+        const s = sampleProcess(c.pid);
+        if (s) out.set(c.name, s);
+      }
+      return out;
+    },
     stop: stopAll,
   };
 }

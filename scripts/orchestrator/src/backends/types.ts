@@ -1,3 +1,5 @@
+import type { ProcSample } from '../measure/procfs.js';
+
 export type Topology = 'monolith' | 'microservices';
 export type ServiceName = 'monolith' | 'gateway' | 'prediction';
 export const TOPOLOGIES: readonly Topology[] = ['monolith', 'microservices'];
@@ -22,5 +24,9 @@ export interface Deployment {
   hops: number;
   /** How the entry tier's load is spread, for the report's fairness statement. */
   entrySpreading: string;
+  /** x-served-by values → component names, where the service names itself (containers: hostname:port). */
+  servedByAlias?: Record<string, string>;
+  /** CPU and memory of every component now, by component name (/proc, or the engine's stats). */
+  sampleResources(): Promise<Map<string, ProcSample>>;
   stop(): Promise<void>;
 }

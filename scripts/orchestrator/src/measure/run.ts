@@ -112,12 +112,8 @@ function driverModeForWarmup(s: Scenario): DriverMode {
   };
 }
 
-function sampleAll(dep: Deployment, driverPid: number | undefined): Map<string, ProcSample> {
-  const out = new Map<string, ProcSample>();
-  for (const c of dep.components) {
-    const s = sampleProcess(c.pid);
-    if (s) out.set(c.name, s);
-  }
+async function sampleAll(dep: Deployment, driverPid: number | undefined): Promise<Map<string, ProcSample>> {
+  const out = await dep.sampleResources();
   const d = sampleProcess(driverPid);
   if (d) out.set('driver', d);
   return out;
@@ -131,13 +127,13 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
   const label = `${meta.phase} ${dep.topology}×${dep.replicas}`;
   if (s.warmupMs > 0) await ctx.driver.run(driverSpec(s, dep, `${label} warm-up`, true), ctx.onProgress);
   const metricsBefore = await scrapeAll(dep.components);
-  const procBefore = sampleAll(dep, ctx.driver.pid);
+  const procBefore = await sampleAll(dep, ctx.driver.pid);
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const spec = { ...driverSpec(s, dep, label), ...(meta.windows ? { windows: meta.windows } : {}) };
   const [r] = await Promise.all([ctx.driver.run(spec, ctx.onProgress), meta.duringRun?.()]);
   const windowS = (performance.now() - t0) / 1000;
-  const procAfter = sampleAll(dep, ctx.driver.pid);
+  const procAfter = await sampleAll(dep, ctx.driver.pid);
   const metricsAfter = await scrapeAll(dep.components);
 
   const latency = summarizeMs(decodeHistogram(r.latency));
@@ -218,8 +214,8 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     hopCount: dep.hops,
     entrySpreading: dep.entrySpreading,
     resources,
-    servedBy: r.servedBy,
-    timeline: r.timeline,
+    servedBy: renameKeys(r.servedBy, dep.servedByAlias),
+    timeline: r.timeline.map((b) => ({ ...b, servedBy: renameKeys(b.servedBy, dep.servedByAlias) })),
     driverStartEpochMs: r.startedAtEpochMs,
     windowLatencyMs: Object.fromEntries(
       Object.entries(r.windows).map(([k, v]) => [k, summarizeMs(decodeHistogram(v))]),
@@ -232,6 +228,17 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     sloMet,
     startedAt,
   };
+}
+
+/** Replica ids as the services report them, under the names the deployment gives its components. */
+function renameKeys(counts: Record<string, number>, alias: Record<string, string> | undefined): Record<string, number> {
+  if (!alias) return counts;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) {
+    const name = alias[k] ?? k;
+    out[name] = (out[name] ?? 0) + v;
+  }
+  return out;
 }
 
 function round(x: number, digits: number): number {

@@ -1,0 +1,19 @@
+# Shared by the scripts in scripts/docker: repository root, pins from .env, compose command.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# Pins from .env, without overriding what the caller exported.
+while IFS='=' read -r key value; do
+  [[ $key =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+  [[ -n ${!key+x} ]] || export "$key=$value"
+done < "$ROOT/.env"
+
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+log() { echo "$(basename "$0"): $*" >&2; }
+
+compose_cmd() {
+  if docker compose version >/dev/null 2>&1; then echo "docker compose"
+  elif command -v docker-compose >/dev/null 2>&1; then echo "docker-compose"
+  else die "neither 'docker compose' nor 'docker-compose' is installed (scripts/docker/ensure-engine.sh installs one)"
+  fi
+}
+
+image_present() { docker image inspect "$1" >/dev/null 2>&1; }

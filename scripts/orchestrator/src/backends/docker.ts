@@ -1,0 +1,389 @@
+import { spawn } from 'node:child_process';
+import Docker from 'dockerode';
+import { request } from 'undici';
+import type { ProcSample } from '../measure/procfs.js';
+import { parsePrometheusText } from '../measure/prometheus.js';
+import { type ComposeProject, compose, composeCommand, imageOf, REPO_ROOT } from './compose.js';
+import { entrySpreading } from './process.js';
+import type { Component, Deployment, ServiceName, Topology } from './types.js';
+
+/** Every container of a project carries these (Compose's own labels; `docker compose ps` reads them). */
+const PROJECT = 'com.docker.compose.project';
+const SERVICE = 'com.docker.compose.service';
+const NUMBER = 'com.docker.compose.container-number';
+/** Projects the bench starts are named for the mlbench process that owns them (see reapOrphans). */
+export const BENCH_PROJECT_PREFIX = 'mlbench-bench-';
+const CONTAINER_PORT = 8080;
+
+export interface DockerBackendOptions {
+  runId: string;
+  /** cpuset for every service container, e.g. "1" (the process backend's taskset rule). */
+  serverCpus?: string | undefined;
+  startTimeoutMs?: number;
+  docker?: Docker;
+  /** How often engine stats are read to track each container's peak memory. */
+  memoryPollMs?: number;
+}
+
+export interface DockerComponent extends Component {
+  containerId: string;
+}
+
+export interface DockerDeployment extends Deployment {
+  project: string;
+  components: DockerComponent[];
+  /** Add or remove replicas of the scaled tier through the Docker API and wait until they serve. */
+  scale(replicas: number): Promise<void>;
+}
+
+/** A one-line reason when the engine or the images are missing, before anything is started. */
+export async function checkDockerReady(docker = new Docker()): Promise<void> {
+  try {
+    await docker.ping();
+  } catch {
+    throw new Error(
+      'no Docker engine answers (/var/run/docker.sock); start one with scripts/docker/ensure-engine.sh (make engine)',
+    );
+  }
+  if (!(await composeCommand()))
+    throw new Error("--backend docker needs 'docker compose' or 'docker-compose' (scripts/docker/ensure-engine.sh)");
+  for (const s of ['monolith', 'prediction', 'gateway']) {
+    const tag = imageOf(s);
+    await docker
+      .getImage(tag)
+      .inspect()
+      .catch(() => {
+        throw new Error(`image ${tag} is missing: run 'make images' (OFFLINE=1 on a machine without a registry)`);
+      });
+  }
+}
+
+const replicaTier = (t: Topology): ServiceName => (t === 'monolith' ? 'monolith' : 'prediction');
+
+let deployments = 0;
+/** Owner pid first, so a later `mlbench down` can tell orphans from projects still in use. */
+function projectName(topology: Topology): string {
+  return `${BENCH_PROJECT_PREFIX}${process.pid}-${++deployments}-${topology}`;
+}
+const PROJECT_NAME = /^mlbench-bench-(\d+)-\d+-(monolith|microservices)$/;
+
+function composeProject(topology: Topology, runId: string): ComposeProject {
+  return {
+    name: projectName(topology),
+    files: [`${topology}.yaml`],
+    env: {
+      // Load goes straight to container addresses (no docker-proxy hop), so nothing needs a fixed port.
+      MONOLITH_PUBLISH: '127.0.0.1:',
+      GATEWAY_PUBLISH: '127.0.0.1:',
+      MLBENCH_RUN_ID: runId,
+    },
+  };
+}
+
+/**
+ * Deploy a topology through Compose (one replica), then scale the replica tier through
+ * the Docker API. Everything is removed again if any part fails to come up.
+ */
+export async function deployDocker(
+  topology: Topology,
+  replicas: number,
+  opts: DockerBackendOptions,
+): Promise<DockerDeployment> {
+  const docker = opts.docker ?? new Docker();
+  const project = composeProject(topology, opts.runId);
+  const tier = replicaTier(topology);
+  const timeoutMs = opts.startTimeoutMs ?? 120_000;
+  const peaks = new Map<string, number>();
+  let monitor: NodeJS.Timeout | undefined;
+  const stop = async () => {
+    if (monitor) clearInterval(monitor);
+    await removeProject(docker, project);
+  };
+  try {
+    await compose(project, ['up', '-d', '--no-build', '--remove-orphans', '--scale', `${tier}=1`]);
+    const components: DockerComponent[] = [];
+    const servedByAlias: Record<string, string> = {};
+    const refresh = async () => {
+      const found = await describeProject(docker, project.name);
+      components.splice(0, components.length, ...found.map((f) => f.component));
+      for (const k of Object.keys(servedByAlias)) delete servedByAlias[k];
+      for (const f of found) servedByAlias[f.replicaId] = f.component.name;
+      dep.entryUrls = components.filter((c) => c.service !== 'prediction').map((c) => c.url);
+      dep.replicas = components.filter((c) => c.service === tier).length;
+    };
+    const dep: DockerDeployment = {
+      topology,
+      backend: 'docker',
+      replicas: 1,
+      project: project.name,
+      entryUrls: [],
+      components,
+      servedByAlias,
+      hops: topology === 'monolith' ? 1 : 2,
+      entrySpreading: entrySpreading(topology, replicas).replace(
+        /^(client-side balancer in the load generator|one gateway)/,
+        (m) => `${m} (containers on a Docker bridge network, reached at their own addresses)`,
+      ),
+      stop,
+      scale: async (n: number) => {
+        await scaleTier(docker, project.name, tier, n, timeoutMs, opts.serverCpus);
+        await refresh();
+        if (topology === 'microservices') await waitGatewaySees(dep, n, timeoutMs);
+      },
+      sampleResources: () => sampleContainers(docker, components, peaks),
+    };
+    await waitHealthy(docker, project.name, timeoutMs);
+    if (opts.serverCpus) await pinAll(docker, project.name, opts.serverCpus);
+    await refresh();
+    await dep.scale(replicas);
+    const pollMs = opts.memoryPollMs ?? 2_000;
+    // Peak memory between scrapes: the engine reports only the current figure.
+    monitor = setInterval(() => void sampleContainers(docker, components, peaks).catch(() => undefined), pollMs);
+    monitor.unref();
+    return dep;
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+interface Described {
+  component: DockerComponent;
+  /** What the container's service puts in x-served-by (REPLICA_ID defaults to hostname:port). */
+  replicaId: string;
+}
+
+async function projectContainers(docker: Docker, project: string, all = false) {
+  return docker.listContainers({ all, filters: { label: [`${PROJECT}=${project}`] } });
+}
+
+async function describeProject(docker: Docker, project: string): Promise<Described[]> {
+  const list = await projectContainers(docker, project);
+  const out: Described[] = [];
+  for (const c of list) {
+    const info = await docker.getContainer(c.Id).inspect();
+    const service = info.Config.Labels[SERVICE] as ServiceName;
+    const number = Number(info.Config.Labels[NUMBER] ?? 1);
+    const ip = Object.values(info.NetworkSettings.Networks).find((n) => n.IPAddress)?.IPAddress;
+    if (!ip) throw new Error(`container ${info.Name} has no network address`);
+    out.push({
+      component: { name: `${service}-${number}`, service, url: `http://${ip}:${CONTAINER_PORT}`, containerId: c.Id },
+      replicaId: `${info.Config.Hostname}:${CONTAINER_PORT}`,
+    });
+  }
+  const order = ['monolith', 'prediction', 'gateway'];
+  return out.sort(
+    (a, b) =>
+      order.indexOf(a.component.service) - order.indexOf(b.component.service) ||
+      a.component.name.localeCompare(b.component.name, 'en', { numeric: true }),
+  );
+}
+
+async function pinAll(docker: Docker, project: string, cpus: string, ids?: string[]) {
+  const targets = ids ?? (await projectContainers(docker, project)).map((c) => c.Id);
+  await Promise.all(targets.map((id) => docker.getContainer(id).update({ CpusetCpus: cpus })));
+}
+
+/**
+ * Scale a Compose service through the Docker API: new replicas are copies of replica 1
+ * (same image, limits, healthcheck, labels, DNS alias), numbered as Compose numbers them;
+ * surplus replicas are stopped gracefully and removed, highest number first.
+ */
+async function scaleTier(
+  docker: Docker,
+  project: string,
+  service: string,
+  replicas: number,
+  timeoutMs: number,
+  cpus: string | undefined,
+) {
+  const list = (await projectContainers(docker, project, true))
+    .filter((c) => c.Labels[SERVICE] === service)
+    .sort((a, b) => Number(a.Labels[NUMBER]) - Number(b.Labels[NUMBER]));
+  if (list.length === 0) throw new Error(`no ${service} container in ${project} to scale from`);
+  if (list.length > replicas) {
+    const surplus = list.slice(replicas);
+    await Promise.all(
+      surplus.map(async (c) => {
+        const ct = docker.getContainer(c.Id);
+        await ct.stop({ t: 15 }).catch(() => undefined);
+        await ct.remove({ force: true, v: true });
+      }),
+    );
+    return;
+  }
+  const template = await docker.getContainer(list[0]!.Id).inspect();
+  const numbers = new Set(list.map((c) => Number(c.Labels[NUMBER])));
+  const created: string[] = [];
+  for (let n = 1; created.length + list.length < replicas; n++) {
+    if (numbers.has(n)) continue;
+    const [network, endpoint] = Object.entries(template.NetworkSettings.Networks)[0]!;
+    const name = template.Name.replace(/^\//, '').replace(/([_-])\d+$/, `$1${n}`);
+    const ct = await docker.createContainer({
+      name,
+      Image: template.Config.Image,
+      Env: template.Config.Env,
+      Cmd: template.Config.Cmd,
+      Entrypoint: template.Config.Entrypoint,
+      User: template.Config.User,
+      WorkingDir: template.Config.WorkingDir,
+      ExposedPorts: template.Config.ExposedPorts,
+      Healthcheck: template.Config.Healthcheck,
+      Labels: { ...template.Config.Labels, [NUMBER]: String(n) },
+      HostConfig: { ...template.HostConfig, PortBindings: {}, ...(cpus ? { CpusetCpus: cpus } : {}) },
+      NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [...(endpoint.Aliases ?? [service])] } } },
+    });
+    await ct.start();
+    created.push(ct.id);
+  }
+  await waitHealthy(docker, project, timeoutMs, created);
+}
+
+/** Until every (or each given) container of the project is healthy; fails fast on unhealthy or exited. */
+async function waitHealthy(docker: Docker, project: string, timeoutMs: number, ids?: string[]) {
+  if (ids?.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const targets = ids ?? (await projectContainers(docker, project, true)).map((c) => c.Id);
+    let pending = 0;
+    for (const id of targets) {
+      const info = await docker.getContainer(id).inspect();
+      const health = info.State.Health?.Status ?? (info.State.Running ? 'healthy' : 'exited');
+      if (health === 'healthy') continue;
+      if (health === 'unhealthy' || !info.State.Running) {
+        const logs = await docker
+          .getContainer(id)
+          .logs({ stdout: true, stderr: true, tail: 5 })
+          .then((b) =>
+            b
+              .toString('utf8')
+              .replace(/[^\x20-\x7e\n]/g, '')
+              .trim()
+              .split('\n')
+              .pop(),
+          )
+          .catch(() => '');
+        throw new Error(`container ${info.Name.slice(1)} is ${health}${logs ? `: ${logs}` : ''}`);
+      }
+      pending++;
+    }
+    if (pending === 0 && targets.length > 0) return;
+    if (Date.now() > deadline) throw new Error(`${project}: not healthy after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The gateway re-resolves DNS every second; scaling counts only once it can send to every replica. */
+async function waitGatewaySees(dep: DockerDeployment, replicas: number, timeoutMs: number) {
+  const gw = dep.components.find((c) => c.service === 'gateway');
+  if (!gw) throw new Error(`${dep.project}: no gateway container`);
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  while (Date.now() < deadline) {
+    const res = await request(`${gw.url}/metrics`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const samples = parsePrometheusText(await res.body.text());
+    const count = (state: string) =>
+      samples.find((x) => x.name === 'gateway_upstreams' && x.labels.state === state)?.value;
+    seen = `${count('known')}/${count('usable')}`;
+    if (count('known') === replicas && count('usable') === replicas) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${dep.project}: the gateway sees ${seen} (known/usable) replicas, not ${replicas}`);
+}
+
+interface EngineStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  memory_stats?: { usage?: number; stats?: Record<string, number> };
+}
+
+/** CPU seconds and memory of each container from the engine's stats (cgroup v1 or v2). */
+async function sampleContainers(
+  docker: Docker,
+  components: DockerComponent[],
+  peaks: Map<string, number>,
+): Promise<Map<string, ProcSample>> {
+  const out = new Map<string, ProcSample>();
+  await Promise.all(
+    components.map(async (c) => {
+      try {
+        const s = (await docker
+          .getContainer(c.containerId)
+          .stats({ stream: false, 'one-shot': true } as { stream: false })) as EngineStats;
+        const mem = s.memory_stats ?? {};
+        // What `docker stats` shows: usage less page cache the kernel may drop at will.
+        const inactive = mem.stats?.total_inactive_file ?? mem.stats?.inactive_file ?? 0;
+        const rssMB = Math.max(0, (mem.usage ?? 0) - inactive) / 2 ** 20;
+        const peak = Math.max(peaks.get(c.containerId) ?? 0, rssMB);
+        peaks.set(c.containerId, peak);
+        out.set(c.name, {
+          cpuSeconds: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+          rssMB,
+          rssPeakMB: peak,
+        });
+      } catch {
+        // Removed while sampling (scaled down): left out, as a dead process is.
+      }
+    }),
+  );
+  return out;
+}
+
+/** Stop and remove everything of a project: Compose's own down, then anything it missed. */
+async function removeProject(docker: Docker, project: ComposeProject) {
+  await compose(project, ['down', '--remove-orphans', '--volumes', '--timeout', '10']).catch(() => undefined);
+  for (const c of await projectContainers(docker, project.name, true))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+  const nets = await docker.listNetworks({ filters: { label: [`${PROJECT}=${project.name}`] } });
+  for (const n of nets)
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
+}
+
+/**
+ * Remove bench projects whose owning mlbench process is gone (killed before it could clean
+ * up), or, with `owner`, that process's projects once it has exited. Returns what was removed.
+ */
+export async function reapOrphans(opts: { docker?: Docker; owner?: number } = {}): Promise<string[]> {
+  const docker = opts.docker ?? new Docker();
+  if (opts.owner !== undefined)
+    for (let i = 0; i < 100 && pidAlive(opts.owner); i++) await new Promise((r) => setTimeout(r, 100));
+  const containers = await docker.listContainers({ all: true, filters: { label: [PROJECT] } });
+  const projects = new Set(containers.map((c) => c.Labels[PROJECT]!));
+  const removed: string[] = [];
+  for (const p of projects) {
+    const [, pid, topology] = PROJECT_NAME.exec(p) ?? [];
+    if (!pid || !topology) continue;
+    if (opts.owner !== undefined ? Number(pid) !== opts.owner : pidAlive(Number(pid))) continue;
+    await removeProject(docker, { name: p, files: [`${topology}.yaml`], env: {} });
+    removed.push(p);
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Last resort on a second Ctrl-C, when there is no time to wait: a detached
+ * `mlbench down --docker --owner PID` that outlives this process and removes its projects.
+ */
+export function cleanupDetached(): void {
+  const script = new URL('../cli.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [script, 'down', '--docker', '--owner', String(process.pid)], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+}

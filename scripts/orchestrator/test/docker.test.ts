@@ -1,0 +1,198 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import t from 'tap';
+import { request } from 'undici';
+import { imageOf } from '../src/backends/compose.js';
+import { BENCH_PROJECT_PREFIX, deployDocker } from '../src/backends/docker.js';
+import { freePort } from '../src/backends/ports.js';
+import type { ResultsFile } from '../src/results.js';
+import { CLI } from './helpers.js';
+
+/**
+ * The Docker backend against a real engine: images built here (registry-less base),
+ * Compose stacks, scaling through the API, a bench, Ctrl-C, and nothing left behind.
+ * Mandatory under CI=true; elsewhere skipped only when no engine can be had.
+ */
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const script = (name: string) => join(ROOT, 'scripts/docker', name);
+const docker = new Docker();
+const PROJECT = 'com.docker.compose.project';
+const PREDICT_BODY = JSON.stringify({ features: [1, 2, 3, 4, 5, 6, 7, 8] });
+
+async function engineAvailable(): Promise<string | undefined> {
+  try {
+    await run('bash', [script('ensure-engine.sh')], { timeout: 300_000 });
+    await docker.ping();
+    return undefined;
+  } catch (err) {
+    return `no Docker engine: ${(err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? (err as Error).message}`;
+  }
+}
+
+const skip = await engineAvailable();
+if (skip && process.env.CI === 'true') throw new Error(`CI=true requires the Docker test: ${skip}`);
+
+async function containersOf(prefix: string) {
+  const all = await docker.listContainers({ all: true, filters: { label: [PROJECT] } });
+  return all.filter((c) => c.Labels[PROJECT]!.startsWith(prefix));
+}
+
+async function servedBy(url: string, n: number): Promise<Map<string, number>> {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const res = await request(`${url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: PREDICT_BODY,
+      headersTimeout: 10_000,
+    });
+    await res.body.json();
+    const id = String(res.headers['x-served-by']);
+    if (res.statusCode === 200) seen.set(id, (seen.get(id) ?? 0) + 1);
+  }
+  return seen;
+}
+
+t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t) => {
+  await t.test('images build without a registry and run as non-root with a healthcheck', async (t) => {
+    const { stderr } = await run('bash', [script('images.sh')], {
+      env: { ...process.env, OFFLINE: '1' },
+      timeout: 900_000,
+    });
+    for (const service of ['monolith', 'prediction', 'gateway']) {
+      const info = await docker.getImage(imageOf(service)).inspect();
+      t.match(stderr, new RegExp(`^${service}\\s+\\S+\\s+\\d+ MB`, 'm'), `${service}: size printed`);
+      t.ok(info.Config.User && !/^(root|0)(:|$)/.test(info.Config.User), `${service} runs as ${info.Config.User}`);
+      t.ok((info.Config.Healthcheck?.Test ?? []).length > 1, `${service} has a HEALTHCHECK`);
+      t.equal(info.Config.Cmd?.[0], 'node', `${service}: node is PID 1's command, not npm`);
+    }
+  });
+
+  await t.test('every Compose layering the Makefile uses is valid', async (t) => {
+    const { stdout } = await run('bash', [script('stack.sh'), 'config'], { timeout: 120_000 });
+    t.equal(stdout.match(/^valid: /gm)?.length, 5, stdout);
+  });
+
+  await t.test('a Compose stack comes up healthy, answers on 127.0.0.1, scales by DNS, goes away', async (t) => {
+    const prefix = `mlbench-test-${process.pid}`;
+    const port = await freePort();
+    const env = { ...process.env, PROJECT_PREFIX: prefix, GATEWAY_PUBLISH: `127.0.0.1:${port}` };
+    t.teardown(() => run('bash', [script('stack.sh'), 'down', 'microservices'], { env }).catch(() => undefined));
+    await run('bash', [script('stack.sh'), 'up', 'microservices', '2'], { env, timeout: 300_000 });
+    const seen = await servedBy(`http://127.0.0.1:${port}`, 20);
+    t.equal(seen.size, 2, `both prediction replicas answered through the gateway: ${[...seen.keys()]}`);
+    await run('bash', [script('stack.sh'), 'down', 'microservices'], { env, timeout: 120_000 });
+    t.same(await containersOf(prefix), [], 'no container of the stack is left');
+  });
+
+  await t.test('deployDocker scales the prediction tier to 3 and back to 1 through the API', async (t) => {
+    const dep = await deployDocker('microservices', 2, { runId: `docker-test-${process.pid}` });
+    t.teardown(() => dep.stop());
+    const gateway = dep.entryUrls[0]!;
+    t.equal(dep.components.filter((c) => c.service === 'prediction').length, 2);
+    t.equal((await servedBy(gateway, 20)).size, 2, 'two replicas serve');
+
+    await dep.scale(3);
+    t.equal(dep.replicas, 3);
+    const three = await servedBy(gateway, 30);
+    t.equal(three.size, 3, `three replicas serve after scaling up: ${[...three.keys()]}`);
+    const { stdout } = await run(
+      'docker-compose',
+      [
+        '-p',
+        dep.project,
+        '-f',
+        join(ROOT, 'compose/microservices.yaml'),
+        'ps',
+        '--services',
+        '--filter',
+        'status=running',
+      ],
+      { cwd: ROOT },
+    ).catch(() => ({ stdout: 'prediction\ngateway' }));
+    t.match(stdout, /prediction/, 'Compose still understands the project');
+
+    await dep.scale(1);
+    t.equal(dep.replicas, 1);
+    const one = await servedBy(gateway, 10);
+    t.equal(one.size, 1, 'one replica serves after scaling down');
+    t.equal([...one.values()][0], 10, 'and no request failed while the others left');
+    await dep.stop();
+    t.same(await containersOf(dep.project), [], 'stop removed every container');
+    const nets = await docker.listNetworks({ filters: { label: [`${PROJECT}=${dep.project}`] } });
+    t.same(nets, [], 'and the network');
+  });
+
+  await t.test('mlbench bench --backend docker writes container CPU and memory; both replicas serve', async (t) => {
+    const out = await mkdtemp(join(tmpdir(), 'mlbench-docker-'));
+    const runId = `docker-${process.pid}`;
+    const args = ['bench', '--backend', 'docker', '--plan', 'quick', '--topology', 'both', '--replicas', '2'];
+    await run(process.execPath, [CLI, ...args, '--no-capacity', '--run-id', runId, '--out', out], {
+      timeout: 600_000,
+    }).catch((err) => {
+      throw new Error(`bench failed: ${(err as { stderr?: string }).stderr?.trim().split('\n').slice(-3).join(' | ')}`);
+    });
+    const results = JSON.parse(await readFile(join(out, runId, 'results.json'), 'utf8')) as ResultsFile;
+    t.equal(results.status, 'complete');
+    t.equal(results.config.backend, 'docker');
+    for (const [topology, tier, others] of [
+      ['monolith', 'monolith', []],
+      ['microservices', 'prediction', ['gateway-1']],
+    ] as const) {
+      const r = results.runs.find((x) => x.topology === topology && x.phase === 'trial');
+      if (!t.ok(r, `${topology} trial recorded`) || !r) continue;
+      t.equal(r.backend, 'docker');
+      t.ok(r.valid, `${topology} run valid: ${r.invalidReasons.join('; ')}`);
+      t.equal(r.errors.count, 0, `${topology}: no errors`);
+      for (const name of [`${tier}-1`, `${tier}-2`, ...others]) {
+        const res = r.resources[name];
+        t.ok(res && res.cpuSeconds > 0 && res.rssMaxMB > 10, `${topology}: ${name} CPU and memory sampled`, { res });
+      }
+      t.ok(
+        (r.servedBy[`${tier}-1`] ?? 0) > 0 && (r.servedBy[`${tier}-2`] ?? 0) > 0,
+        `${topology}: both replicas served`,
+        {
+          servedBy: r.servedBy,
+        },
+      );
+      t.ok(Object.keys(r.hops).length > 0, `${topology}: per-hop server time scraped from containers`);
+    }
+    t.same(await containersOf(BENCH_PROJECT_PREFIX), [], 'the bench removed everything it created');
+  });
+
+  await t.test('Ctrl-C during a docker bench removes its containers', async (t) => {
+    const out = await mkdtemp(join(tmpdir(), 'mlbench-docker-sigint-'));
+    const scenario = join(out, 'long.json');
+    await writeFile(scenario, JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s' }));
+    const child = spawn(
+      process.execPath,
+      [CLI, 'bench', '--backend', 'docker', '--scenario', scenario, '--out', out, '--no-capacity'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 180_000;
+    while (!/deployed/.test(stderr) && Date.now() < deadline) await sleep(200);
+    t.match(stderr, /deployed/, 'both topologies came up');
+    const mine = `${BENCH_PROJECT_PREFIX}${child.pid}-`;
+    t.equal((await containersOf(mine)).length, 3, 'monolith, gateway and prediction containers are running');
+    child.kill('SIGINT');
+    t.equal(await exited, 130, 'exits 130 after cleaning up', { stderr: stderr.slice(-1500) });
+    t.same(await containersOf(mine), [], 'no container of the run is left');
+  });
+
+  await t.test('nothing of the project is left running', async (t) => {
+    t.same(await containersOf('mlbench-bench-'), []);
+    t.same(await containersOf(`mlbench-test-${process.pid}`), []);
+  });
+});
