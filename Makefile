@@ -47,6 +47,7 @@ lint: install ## Lint (biome) and typecheck sources and tests
 	npx biome check .
 	npx tsc --build
 	npx tsc -p tsconfig.test.json
+	npx tsc -p loadtests/k6/tsconfig.json
 
 bench: build ## Both topologies, replicas 1 and 2, capacity search, model-cost sweep, report (< 10 min)
 	$(MLBENCH) bench --plan full $(ARGS)

@@ -5,12 +5,17 @@ import { deployProcesses, type ProcessDeployment } from './backends/process.js';
 import type { Deployment, Topology } from './backends/types.js';
 import { probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
+import { K6Driver } from './driver/k6.js';
+import type { LoadDriver } from './driver/types.js';
 import type { FaultSpec } from './faults.js';
 import { describeMachine, type Pinning } from './machine.js';
 import { measureFaultRun } from './measure/fault.js';
 import { measureRun, type RunContext, warmDeployment } from './measure/run.js';
 import type { Plan } from './plan.js';
 import type { Progress } from './progress.js';
+import { runWindow } from './prometheus/api.js';
+import { DriverMetrics } from './prometheus/driver-metrics.js';
+import { deploymentTargets, startLocalPrometheus } from './prometheus/local.js';
 import { writeReports } from './report/write.js';
 import {
   type CapacityResult,
@@ -27,6 +32,8 @@ export interface BenchOptions {
   plan: Plan;
   /** process: local processes (default); docker: Compose + the Docker API. */
   backend?: 'process' | 'docker';
+  /** builtin: mlbench's open-loop driver (default); k6: the scripts in loadtests/k6. */
+  driver?: 'builtin' | 'k6';
   scenario: Scenario;
   topologies: Topology[];
   replicas: number[];
@@ -40,6 +47,8 @@ export interface BenchOptions {
   progress: Progress;
   signal: AbortSignal;
   modelPath?: string;
+  /** Run a local Prometheus beside the bench (results/<id>/prometheus) and record its view of every run. */
+  withPrometheus?: boolean;
   /** Inject this fault into one replica in every trial (resilience runs; no capacity search or sweep). */
   fault?: FaultSpec;
 }
@@ -61,6 +70,15 @@ async function modelFor(features: number, defaultPath: string): Promise<string> 
   );
   if (!exists) await writeFileAtomic(path, JSON.stringify(train({ features })));
   return path;
+}
+
+/** Prometheus's own numbers for every run's window, after one more scrape has landed. */
+async function recordPrometheusView(url: string, runs: RunResult[]): Promise<void> {
+  await new Promise((r) => setTimeout(r, 2_500));
+  for (const r of runs) {
+    const start = Date.parse(r.startedAt);
+    r.prometheus = await runWindow(url, r.topology, start, start + r.durationS * 1000);
+  }
 }
 
 export function plannedRuns(
@@ -99,7 +117,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
     config: {
       plan: o.plan.name,
       backend,
-      driver: 'builtin',
+      driver: o.driver ?? 'builtin',
       topologies: o.topologies,
       replicas: o.replicas,
       trials: o.trials,
@@ -119,15 +137,30 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
   };
   await writeResults(dir, results);
 
-  const driver = new DriverProcess({ cpus: o.pinning.driverCpus, runId: o.runId });
+  const prom = o.withPrometheus ? await startLocalPrometheus(join(dir, 'prometheus')) : undefined;
+  const driverMetrics = prom ? new DriverMetrics() : undefined;
+  if (prom && driverMetrics) {
+    await prom.setTargets('driver', [
+      { address: await driverMetrics.listen(), labels: { service: 'driver', replica: 'driver' } },
+    ]);
+    results.config.prometheus = { url: prom.url, dir: 'prometheus', config: 'compose/prometheus/process.yml' };
+    o.progress.log(`prometheus: ${prom.url} (data in ${prom.dir})`);
+  }
+  const driver: LoadDriver =
+    o.driver === 'k6'
+      ? new K6Driver({ workDir: join(dir, 'k6'), runId: o.runId, cpus: o.pinning.driverCpus })
+      : new DriverProcess({ cpus: o.pinning.driverCpus, runId: o.runId });
   const live = new Set<Deployment>();
   const onAbort = () => void driver.close();
   o.signal.addEventListener('abort', onAbort, { once: true });
   const ctx: RunContext = {
     driver,
-    driverName: 'builtin',
+    driverName: o.driver ?? 'builtin',
     minDurationMs: o.minDurationMs,
-    onProgress: (p) => o.progress.update(p),
+    onProgress: (p) => {
+      o.progress.update(p);
+      driverMetrics?.observe(p);
+    },
   };
   const checkAbort = () => {
     if (o.signal.aborted) throw new BenchAborted('interrupted');
@@ -143,11 +176,13 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
           })
         : await deployProcesses(t, replicas, { modelPath: path, runId: o.runId, serverCpus: o.pinning.serverCpus });
     live.add(d);
+    await prom?.setTargets(d.topology, deploymentTargets(d));
     await warmDeployment(ctx, d, warmWith, o.plan.deployWarmupMs);
     return d;
   };
   const undeploy = async (d: Deployment) => {
     live.delete(d);
+    await prom?.removeTargets(d.topology);
     await d.stop();
   };
   const record = async (r: RunResult) => {
@@ -249,6 +284,12 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
     o.signal.removeEventListener('abort', onAbort);
     o.progress.stop();
     await Promise.allSettled([driver.close(), ...[...live].map((d) => d.stop())]);
+    if (prom) {
+      await recordPrometheusView(prom.url, results.runs).catch((err: Error) =>
+        o.progress.log(`prometheus: could not read run windows: ${err.message}`),
+      );
+      await Promise.allSettled([prom.stop(), driverMetrics?.close()]);
+    }
     results.finishedAt = new Date().toISOString();
     results.summary = summarize(results.runs, results.capacity);
     await writeResults(dir, results);

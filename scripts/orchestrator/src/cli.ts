@@ -6,11 +6,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { deployProcesses } from './backends/process.js';
 import { TOPOLOGIES, type Topology } from './backends/types.js';
 import { which } from './backends/which.js';
+import { K6_HINT } from './driver/k6.js';
 import { parseDuration } from './duration.js';
 import { type FaultSpec, parseFault } from './faults.js';
 import { choosePinning } from './machine.js';
 import { PLANS } from './plan.js';
 import { Progress } from './progress.js';
+import { deploymentTargets, PROMETHEUS_HINT, startLocalPrometheus } from './prometheus/local.js';
 import { newRunId, readResults } from './results.js';
 import { loadScenario } from './scenario.js';
 
@@ -116,6 +118,11 @@ export function buildCli(): Command {
       'inject a fault into one replica of the scaled tier in every trial: kill@T, stop@T, pause@T[:D], restart@T[:D] (default scenario: resilience, replicas 3)',
       faultArg,
     )
+    .addOption(
+      new Option('--with <extra>', 'run beside the bench: prometheus (local binary, results/<id>/prometheus)').choices([
+        'prometheus',
+      ]),
+    )
     .option('--no-capacity', 'skip the capacity search')
     .option('--no-sweep', 'skip the model-cost sweep')
     .option('--pin <mode>', 'CPU split: auto, off, or DRIVER_CPUS:SERVER_CPUS (e.g. 0:1)', 'auto')
@@ -132,13 +139,10 @@ export function buildCli(): Command {
           throw new UsageError(err.message);
         });
       }
-      if (o.driver === 'k6') {
-        if (!which('k6'))
-          throw new UsageError(
-            '--driver k6 needs the k6 binary on PATH (https://grafana.com/docs/k6/latest/set-up/install-k6/), or use --driver builtin',
-          );
-        throw new UsageError('--driver k6 is not available in this version; use --driver builtin');
-      }
+      // Never a silent fallback: asked for k6, it runs k6 or stops here.
+      if (o.driver === 'k6' && !which('k6')) throw new UsageError(K6_HINT);
+      if (o.driver === 'k6' && o.fault)
+        throw new UsageError('--fault needs --driver builtin (its per-second timeline)');
       if (o.runId !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(o.runId))
         throw new UsageError('--run-id may only contain letters, digits, ".", "_" and "-"');
       // Loaded on demand: charting is heavy and most commands (and every usage error) never need it.
@@ -153,6 +157,8 @@ export function buildCli(): Command {
           `--fault ${fault.text} ends after the scenario ${scenario.name} (${scenario.durationMs / 1000} s)`,
         );
       if (o.sloMs) scenario.slo = { ...scenario.slo, p99Ms: o.sloMs };
+      if (o.with === 'prometheus' && !which('prometheus'))
+        throw new UsageError(`--with prometheus needs ${PROMETHEUS_HINT}`);
       const pinning = choosePinning(o.pin, which('taskset') !== undefined);
       const runOpts = {
         plan,
@@ -176,6 +182,8 @@ export function buildCli(): Command {
         const { dir, results } = await runBench({
           ...runOpts,
           backend: o.backend,
+          withPrometheus: o.with === 'prometheus',
+          driver: o.driver,
           outDir: resolve(o.out),
           runId,
           pinning,
@@ -218,20 +226,37 @@ export function buildCli(): Command {
     )
     .option('--replicas <n>', 'replicas of the scaled tier', int('--replicas', 1, 64), 2)
     .option('--model <path>', 'model artifact', DEFAULT_MODEL_PATH)
+    .addOption(
+      new Option('--with <extra>', 'also start: prometheus (local binary, scraping every replica)').choices([
+        'prometheus',
+      ]),
+    )
     .action(async (o) => {
+      if (o.with === 'prometheus' && !which('prometheus'))
+        throw new UsageError(`--with prometheus needs ${PROMETHEUS_HINT}`);
       const d = await deployProcesses(o.topology, o.replicas, {
         modelPath: resolve(o.model),
         runId: `up-${process.pid}`,
         logLevel: 'info',
       });
+      const prom =
+        o.with === 'prometheus'
+          ? await startLocalPrometheus(resolve('.mlbench', 'prometheus')).catch(async (err) => {
+              await d.stop();
+              throw err;
+            })
+          : undefined;
+      await prom?.setTargets(d.topology, deploymentTargets(d));
       await mkdir(resolve('.mlbench'), { recursive: true });
       const state = { pid: process.pid, topology: d.topology, components: d.components };
       await import('@mlbench/model').then((m) => m.writeFileAtomic(STATE_FILE, JSON.stringify(state, null, 2)));
       for (const c of d.components) console.log(`${c.name.padEnd(14)} ${c.url}  (pid ${c.pid})`);
+      if (prom)
+        console.log(`prometheus     ${prom.url}  (config compose/prometheus/process.yml, data .mlbench/prometheus)`);
       console.log(`entry: ${d.entryUrls.join(' ')} — Ctrl-C or \`mlbench down\` to stop`);
       const ac = abortOnSignals();
       await new Promise<void>((r) => ac.signal.addEventListener('abort', () => r(), { once: true }));
-      await d.stop();
+      await Promise.all([d.stop(), prom?.stop()]);
       await rm(STATE_FILE, { force: true });
     });
 

@@ -6,6 +6,7 @@ import type { LatencySummaryMs } from './driver/histogram.js';
 import type { TimelineBucket } from './driver/types.js';
 import type { FaultOutcome } from './faults.js';
 import type { HopStats } from './measure/hops.js';
+import type { ServiceWindow } from './prometheus/api.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -60,6 +61,8 @@ export interface RunResult {
   driverSaturated: boolean;
   sloMet: boolean;
   startedAt: string;
+  /** Prometheus's view of the same window, per service (bench --with prometheus). */
+  prometheus?: Record<string, ServiceWindow>;
 }
 
 export interface CapacityProbe {

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { ChildExitedError, type ManagedProcess } from './child.js';
 
-/** Poll GET {url}/readyz until 200; fail fast with the child's last log lines if it dies. */
-export async function waitReady(proc: ManagedProcess, url: string, timeoutMs: number): Promise<void> {
+/** Poll GET {url}{path} until 200; fail fast with the child's last log lines if it dies. */
+export async function waitReady(proc: ManagedProcess, url: string, timeoutMs: number, path = '/readyz'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
@@ -14,10 +14,10 @@ export async function waitReady(proc: ManagedProcess, url: string, timeoutMs: nu
       );
     }
     try {
-      const res = await request(`${url}/readyz`, { headersTimeout: 1_000, bodyTimeout: 1_000 });
+      const res = await request(`${url}${path}`, { headersTimeout: 1_000, bodyTimeout: 1_000 });
       await res.body.dump();
       if (res.statusCode === 200) return;
-      last = `readyz answered ${res.statusCode}`;
+      last = `${path} answered ${res.statusCode}`;
     } catch (err) {
       last = (err as Error).message;
     }

@@ -1,3 +1,4 @@
+import type { LatencySummaryMs } from './histogram.js';
 import type { PayloadSpec } from './payload.js';
 import type { ScheduleSpec } from './schedule.js';
 
@@ -57,6 +58,15 @@ export interface DriverRunResult {
   /** Requests the client-side balancer retried on another target. */
   retries: number;
   windows: Record<string, string>;
+  /** Drivers that report percentiles only (k6): these replace the (empty) histograms. */
+  latencySummaryMs?: LatencySummaryMs;
+}
+
+/** What measurement needs of a load generator: the built-in driver process, or k6. */
+export interface LoadDriver {
+  readonly pid: number | undefined;
+  run(spec: DriverRunSpec, onProgress?: (p: DriverProgress) => void): Promise<DriverRunResult>;
+  close(): Promise<void>;
 }
 
 export interface DriverProgress {

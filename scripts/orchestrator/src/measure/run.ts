@@ -1,8 +1,7 @@
 import { GatewayConfigSchema } from '@mlbench/gateway';
 import type { Deployment } from '../backends/types.js';
-import type { DriverProcess } from '../driver/client.js';
 import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
-import type { DriverMode, DriverProgress, DriverRunSpec } from '../driver/types.js';
+import type { DriverMode, DriverProgress, DriverRunSpec, LoadDriver } from '../driver/types.js';
 import { parseDuration } from '../duration.js';
 import type { ComponentResources, RunPhase, RunResult } from '../results.js';
 import type { Scenario } from '../scenario.js';
@@ -24,7 +23,7 @@ const MAX_CONNECTIONS = 4000;
 const PER_TRY_TIMEOUT_MS: number = GatewayConfigSchema.properties.UPSTREAM_TIMEOUT_MS.default;
 
 export interface RunContext {
-  driver: DriverProcess;
+  driver: LoadDriver;
   driverName: string;
   minDurationMs: number;
   onProgress?: (p: DriverProgress) => void;
@@ -136,7 +135,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
   const procAfter = await sampleAll(dep, ctx.driver.pid);
   const metricsAfter = await scrapeAll(dep.components);
 
-  const latency = summarizeMs(decodeHistogram(r.latency));
+  const latency = r.latencySummaryMs ?? summarizeMs(decodeHistogram(r.latency));
   const errorsCount = r.completed - r.ok;
   const durationS = Math.max(r.wallMs, r.scheduledMs) / 1000;
   const requests = r.completed;
@@ -207,9 +206,10 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     },
     dropped: r.dropped,
     latencyMs: latency,
-    serviceTimeMs: summarizeMs(decodeHistogram(r.serviceTime)),
+    // k6 times from the actual send: what it reports is service time (see driver/k6.ts).
+    serviceTimeMs: r.latencySummaryMs ?? summarizeMs(decodeHistogram(r.serviceTime)),
     scheduleLagMs: lag,
-    latencyHistogram: r.latency,
+    latencyHistogram: r.latencySummaryMs ? '' : r.latency,
     hops: hopsBetween(dep.components, metricsBefore, metricsAfter),
     hopCount: dep.hops,
     entrySpreading: dep.entrySpreading,

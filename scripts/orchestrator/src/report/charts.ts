@@ -32,7 +32,7 @@ export function spectrumChart(r: ResultsFile): string | undefined {
   const g = groups(validTrials(r));
   if (g.size === 0) return undefined;
   const series = [...g].map(([name, runs]) => {
-    const h = mergeHistograms(runs.map((x) => x.latencyHistogram));
+    const h = mergeHistograms(runs.map((x) => x.latencyHistogram).filter((x) => x !== ''));
     const pts = SPECTRUM.filter((p) => h.totalCount >= 5 / (1 - p / 100)).map((p) => [
       `p${p}`,
       Math.round(h.getValueAtPercentile(p)) / 1000,

@@ -1,0 +1,222 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ManagedProcess } from '../backends/child.js';
+import { REPO_ROOT } from '../backends/compose.js';
+import { which } from '../backends/which.js';
+import { encodeHistogram, type LatencySummaryMs, newHistogram } from './histogram.js';
+import type { DriverMode, DriverProgress, DriverRunResult, DriverRunSpec } from './types.js';
+
+export const K6_HINT =
+  '--driver k6 needs the k6 binary on PATH (https://grafana.com/docs/k6/latest/set-up/install-k6/); or use --driver builtin';
+
+/** k6's exit code when thresholds failed: the run itself is fine and its summary counts. */
+const K6_THRESHOLDS_FAILED = 99;
+
+interface K6Metric {
+  type?: string;
+  values: Record<string, number>;
+}
+export interface K6Summary {
+  state?: { testRunDurationMs?: number };
+  metrics: Record<string, K6Metric>;
+}
+
+export interface K6Ingested {
+  requests: number;
+  failed: number;
+  dropped: number;
+  iterations: number;
+  durationMs: number;
+  latencyMs: LatencySummaryMs;
+  /** Thresholds by expression, e.g. "http_req_duration{scenario:measure} p(99)<25" → passed. */
+  thresholds: Record<string, boolean>;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * Read a k6 handleSummary JSON. The measured phase's tagged sub-metrics (what mlbench's k6
+ * scripts put in thresholds) win over the whole-test metrics, which include warm-up.
+ */
+export function ingestK6Summary(summary: K6Summary): K6Ingested {
+  if (!summary || typeof summary !== 'object' || !summary.metrics || typeof summary.metrics !== 'object')
+    throw new Error('not a k6 summary: no "metrics" object');
+  const metric = (name: string) => summary.metrics[`${name}{scenario:measure}`] ?? summary.metrics[name];
+  const values = (name: string) => metric(name)?.values ?? {};
+  const reqs = metric('http_reqs');
+  if (!reqs) throw new Error('not a k6 summary of an HTTP test: no http_reqs metric');
+  const d = values('http_req_duration');
+  const thresholds: Record<string, boolean> = {};
+  for (const [name, m] of Object.entries(summary.metrics)) {
+    const th = (m as { thresholds?: Record<string, { ok: boolean }> }).thresholds;
+    for (const [expr, r] of Object.entries(th ?? {})) thresholds[`${name} ${expr}`] = r.ok;
+  }
+  const requests = reqs.values.count ?? 0;
+  return {
+    requests,
+    // http_req_failed is a rate of "failed" being true: its passes are the failed requests.
+    failed: values('http_req_failed').passes ?? 0,
+    dropped: values('dropped_iterations').count ?? 0,
+    iterations: values('iterations').count ?? requests,
+    durationMs: summary.state?.testRunDurationMs ?? 0,
+    latencyMs: {
+      min: round3(d.min ?? 0),
+      p50: round3(d.med ?? d['p(50)'] ?? 0),
+      p90: round3(d['p(90)'] ?? 0),
+      p99: round3(d['p(99)'] ?? 0),
+      p999: round3(d['p(99.9)'] ?? 0),
+      max: round3(d.max ?? 0),
+      mean: round3(d.avg ?? 0),
+    },
+    thresholds,
+  };
+}
+
+/** The scenario file a k6 script reads (SCENARIO_FILE) for one driver run. */
+export function shapeForK6(spec: DriverRunSpec): Record<string, unknown> {
+  const mode: DriverMode = spec.mode;
+  const common = {
+    preAllocatedVUs: Math.max(1, Math.min(spec.connectionsPerTarget * spec.targets.length, 100)),
+    payload: spec.payload,
+    requestTimeout: `${spec.timeoutMs}ms`,
+    warmup: '0s',
+  };
+  if (mode.kind === 'closed')
+    return { ...common, executor: 'constant-vus', vus: mode.vus, duration: `${mode.durationMs}ms` };
+  const s = mode.schedule;
+  const maxVUs = Math.max(mode.maxInFlight, common.preAllocatedVUs);
+  if (s.executor === 'constant-arrival-rate')
+    return {
+      ...common,
+      executor: 'constant-arrival-rate',
+      // k6 takes an integer rate per timeUnit: per second over 1 s, or per minute below 1/s.
+      rate: Math.max(1, Math.round(s.ratePerMs! * 1000)),
+      timeUnit: '1s',
+      duration: `${s.durationMs}ms`,
+      maxVUs,
+      arrival: s.arrival,
+    };
+  return {
+    ...common,
+    executor: 'ramping-arrival-rate',
+    startRate: Math.round((s.startRatePerMs ?? 0) * 1000),
+    timeUnit: '1s',
+    stages: (s.stages ?? []).map((st) => ({
+      target: Math.round(st.targetPerMs * 1000),
+      duration: `${st.durationMs}ms`,
+    })),
+    maxVUs,
+    arrival: s.arrival,
+  };
+}
+
+function scheduledMs(mode: DriverMode): number {
+  return mode.kind === 'closed' ? mode.durationMs : mode.schedule.durationMs;
+}
+
+/**
+ * k6 as mlbench's load generator: each run is one `k6 run` of the shape's script in
+ * loadtests/k6 with the run's shape in SCENARIO_FILE, and its handleSummary JSON read back.
+ * k6 measures from the actual send time and reports a backlog as dropped iterations, so
+ * its latency is the built-in driver's "service time", not time from the scheduled send.
+ */
+export class K6Driver {
+  readonly binary: string;
+  private runs = 0;
+  pid: number | undefined;
+
+  constructor(private readonly opts: { workDir: string; runId: string; cpus?: string | undefined; binary?: string }) {
+    const binary = opts.binary ?? which('k6');
+    if (!binary) throw new Error(K6_HINT);
+    this.binary = binary;
+  }
+
+  async run(spec: DriverRunSpec, onProgress?: (p: DriverProgress) => void): Promise<DriverRunResult> {
+    const n = ++this.runs;
+    await mkdir(this.opts.workDir, { recursive: true });
+    const scenarioFile = join(this.opts.workDir, `k6-${n}-scenario.json`);
+    const summaryFile = join(this.opts.workDir, `k6-${n}-summary.json`);
+    const shape = shapeForK6(spec);
+    await writeFile(scenarioFile, JSON.stringify(shape, null, 2));
+    const script = join(
+      REPO_ROOT,
+      'loadtests/k6',
+      shape.executor === 'ramping-arrival-rate' ? 'ramp.ts' : 'constant.ts',
+    );
+    const topology = /microservices|monolith/.exec(spec.label)?.[0] ?? 'unknown';
+    const startedAtEpochMs = Date.now();
+    const proc = new ManagedProcess(
+      {
+        name: 'k6',
+        command: this.binary,
+        args: ['run', '--quiet', '--no-color', script],
+        env: {
+          // K6_* passes through: outputs (K6_OUT, K6_PROMETHEUS_RW_SERVER_URL), K6_BROWSER_… and the like.
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('K6_'))),
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          BASE_URLS: spec.targets.join(','),
+          SCENARIO_FILE: scenarioFile,
+          SUMMARY_PATH: summaryFile,
+          WARMUP: '0s',
+          MLBENCH_RUN_ID: this.opts.runId,
+          TOPOLOGY: topology,
+          K6_NO_USAGE_REPORT: 'true',
+        },
+        cpus: this.opts.cpus,
+      },
+      this.opts.cpus ? which('taskset') : undefined,
+    );
+    this.pid = proc.pid;
+    const { code, signal } = await proc.exited;
+    if (code !== 0 && code !== K6_THRESHOLDS_FAILED)
+      throw new Error(`k6 exited with code ${code ?? signal}; last output:\n${proc.logTail()}`);
+    let summary: K6Summary;
+    try {
+      summary = JSON.parse(await readFile(summaryFile, 'utf8'));
+    } catch (err) {
+      throw new Error(`k6 wrote no readable summary (${(err as Error).message}); last output:\n${proc.logTail()}`);
+    }
+    const result = k6RunResult(spec, ingestK6Summary(summary), startedAtEpochMs);
+    onProgress?.({
+      label: spec.label,
+      elapsedMs: result.wallMs,
+      totalMs: result.scheduledMs,
+      sent: result.sent,
+      completed: result.completed,
+      errors: result.completed - result.ok,
+      dropped: result.dropped,
+      rate: result.wallMs ? (result.completed * 1000) / result.wallMs : 0,
+      p99Ms: result.latencySummaryMs?.p99 ?? 0,
+    });
+    return result;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A k6 run in the built-in driver's result shape; what k6 does not report stays empty. */
+export function k6RunResult(spec: DriverRunSpec, k: K6Ingested, startedAtEpochMs: number): DriverRunResult {
+  const empty = encodeHistogram(newHistogram());
+  return {
+    label: spec.label,
+    startedAtEpochMs,
+    scheduledMs: scheduledMs(spec.mode),
+    wallMs: k.durationMs,
+    scheduled: k.iterations + k.dropped,
+    sent: k.requests,
+    completed: k.requests,
+    ok: k.requests - k.failed,
+    errorsByStatus: k.failed ? { failed: k.failed } : {},
+    networkErrors: {},
+    dropped: k.dropped,
+    latency: empty,
+    serviceTime: empty,
+    scheduleLag: empty,
+    latencySummaryMs: k.latencyMs,
+    servedBy: {},
+    timeline: [],
+    retries: 0,
+    windows: {},
+  };
+}
