@@ -14,7 +14,7 @@ MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
 .PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices bench-resilience report clean \
-	engine images up-monolith up-microservices down compose-config bench-docker
+	engine images up-monolith up-microservices down compose-config bench-docker perf
 
 # Docker: OFFLINE=1 builds the base images here (no registry); OBS=1 adds Prometheus (+ Grafana
 # where its image can be had); SCALE=N replicas of the scaled tier.
@@ -66,6 +66,9 @@ bench-resilience: build ## Both topologies, 3 replicas, one replica killed at 10
 
 report: build ## Re-render a report: make report DIR=results/<run-id>
 	$(MLBENCH) report $(DIR)
+
+perf: build ## Our components against their limits, side by side: ratios, targets met or not (< 10 min)
+	$(MLBENCH) perf $(ARGS)
 
 engine: ## Docker: use the running engine, else start dockerd, else install docker.io from apt (root)
 	@scripts/docker/ensure-engine.sh >/dev/null

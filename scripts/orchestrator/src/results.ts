@@ -168,3 +168,19 @@ export async function readResults(dir: string): Promise<ResultsFile> {
     throw new Error(`${path} has schemaVersion ${data.schemaVersion}; this mlbench reads ${SCHEMA_VERSION}`);
   return data;
 }
+
+/** results/perf/<id>.json and .md, written atomically; an existing id is an error, never overwritten. */
+export async function writePerf(outDir: string, results: { runId: string }, markdown: string): Promise<string> {
+  const dir = join(outDir, 'perf');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${results.runId}.json`);
+  const exists = await readFile(file).then(
+    () => true,
+    () => false,
+  );
+  if (exists) throw new Error(`${file} exists; perf results are never overwritten`);
+  await writeFileAtomic(file, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFileAtomic(join(dir, `${results.runId}.md`), markdown);
+  await writeFileAtomic(join(dir, 'latest.md'), markdown);
+  return file;
+}

@@ -36,6 +36,10 @@ async function engineAvailable(): Promise<string | undefined> {
   }
 }
 
+// Over the 300 s every other test file gets: on a fresh machine this one also debootstraps a
+// base and builds three images (about 6 minutes in all here).
+t.setTimeout(1_200_000);
+
 const skip = await engineAvailable();
 if (skip && process.env.CI === 'true') throw new Error(`CI=true requires the Docker test: ${skip}`);
 

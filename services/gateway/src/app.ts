@@ -75,6 +75,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     service: 'gateway',
     replicaId,
     shedding: sheddingFrom(config),
+    requestMetrics: config.REQUEST_METRICS === 'on',
     readiness: () => ({
       ready: pool.usableCount() > 0,
       detail: {

