@@ -121,7 +121,9 @@ t.test('capacity search converges within 10% of a known capacity', async (t) => 
   });
   const found = await searchCapacity(
     async (rate) => (await probeAt(ctx, server.deployment, scenario, rate, { probeMs: 3000, warmupMs: 500 })).probe,
-    { startRps: 100, minRps: 10, maxRps: 5000, maxProbes: 10, tolerance: 0.04 },
+    // As in make bench: a failing probe is repeated once, so one stall of the shared core
+    // (a 25 ms blip fails a 25 ms p99 SLO at any rate) does not cap the search.
+    { startRps: 100, minRps: 10, maxRps: 5000, maxProbes: 12, tolerance: 0.04, confirmFailures: true },
   );
   const error = Math.abs(found.rateRps - trueCapacity) / trueCapacity;
   t.ok(
