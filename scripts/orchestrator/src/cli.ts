@@ -54,6 +54,12 @@ const faultArg = (v: string) => {
 };
 const topologies = (v: string): Topology[] => (v === 'both' ? [...TOPOLOGIES] : [v as Topology]);
 
+/** `--with prometheus` stops at once, with the reason, when there is no binary to start. */
+function requirePrometheusIf(extra: string | undefined): void {
+  if (extra === 'prometheus' && !which('prometheus'))
+    throw new UsageError(`--with prometheus needs ${PROMETHEUS_HINT}`);
+}
+
 const STATE_FILE = resolve('.mlbench', 'up.json');
 
 /**
@@ -157,8 +163,7 @@ export function buildCli(): Command {
           `--fault ${fault.text} ends after the scenario ${scenario.name} (${scenario.durationMs / 1000} s)`,
         );
       if (o.sloMs) scenario.slo = { ...scenario.slo, p99Ms: o.sloMs };
-      if (o.with === 'prometheus' && !which('prometheus'))
-        throw new UsageError(`--with prometheus needs ${PROMETHEUS_HINT}`);
+      requirePrometheusIf(o.with);
       const pinning = choosePinning(o.pin, which('taskset') !== undefined);
       const runOpts = {
         plan,
@@ -269,8 +274,7 @@ export function buildCli(): Command {
       ]),
     )
     .action(async (o) => {
-      if (o.with === 'prometheus' && !which('prometheus'))
-        throw new UsageError(`--with prometheus needs ${PROMETHEUS_HINT}`);
+      requirePrometheusIf(o.with);
       const d = await deployProcesses(o.topology, o.replicas, {
         modelPath: resolve(o.model),
         runId: `up-${process.pid}`,

@@ -4,6 +4,11 @@ export type Topology = 'monolith' | 'microservices';
 export type ServiceName = 'monolith' | 'gateway' | 'prediction';
 export const TOPOLOGIES: readonly Topology[] = ['monolith', 'microservices'];
 
+/** The topology a driver run's label names ("trial monolith×2", "warm-up microservices×1"). */
+export function topologyOfLabel(label: string): Topology | 'unknown' {
+  return TOPOLOGIES.find((t) => label.includes(t)) ?? 'unknown';
+}
+
 export interface Component {
   /** Unique within a deployment, e.g. "prediction-2"; also its REPLICA_ID. */
   name: string;

@@ -40,7 +40,7 @@ export interface LatencySummaryMs {
   mean: number;
 }
 
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
+export const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export function summarizeMs(h: Histogram): LatencySummaryMs {
   if (h.totalCount === 0) return { min: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };

@@ -2,8 +2,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess } from '../backends/child.js';
 import { REPO_ROOT } from '../backends/compose.js';
+import { topologyOfLabel } from '../backends/types.js';
 import { which } from '../backends/which.js';
-import { encodeHistogram, type LatencySummaryMs, newHistogram } from './histogram.js';
+import { encodeHistogram, type LatencySummaryMs, newHistogram, round3 } from './histogram.js';
 import type { DriverMode, DriverProgress, DriverRunResult, DriverRunSpec } from './types.js';
 
 export const K6_HINT =
@@ -31,8 +32,6 @@ export interface K6Ingested {
   /** Thresholds by expression, e.g. "http_req_duration{scenario:measure} p(99)<25" → passed. */
   thresholds: Record<string, boolean>;
 }
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
  * Read a k6 handleSummary JSON. The measured phase's tagged sub-metrics (what mlbench's k6
@@ -143,7 +142,7 @@ export class K6Driver {
       'loadtests/k6',
       shape.executor === 'ramping-arrival-rate' ? 'ramp.ts' : 'constant.ts',
     );
-    const topology = /microservices|monolith/.exec(spec.label)?.[0] ?? 'unknown';
+    const topology = topologyOfLabel(spec.label);
     const startedAtEpochMs = Date.now();
     const proc = new ManagedProcess(
       {

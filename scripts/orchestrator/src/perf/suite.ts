@@ -12,7 +12,7 @@ import { waitReady } from '../backends/ready.js';
 import type { ServiceName } from '../backends/types.js';
 import { which } from '../backends/which.js';
 import { DriverProcess } from '../driver/client.js';
-import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
+import { decodeHistogram, round3, summarizeMs } from '../driver/histogram.js';
 import { makeBodies } from '../driver/payload.js';
 import type { DriverRunResult } from '../driver/types.js';
 import type { Pinning } from '../machine.js';
@@ -411,8 +411,6 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
   res.finishedAt = new Date().toISOString();
   return res;
 }
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** The targets, each met or not from the medians. */
 export function checkTargets(r: PerfResults): TargetCheck[] {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { topologyOfLabel } from '../backends/types.js';
 import type { DriverProgress } from '../driver/types.js';
 
 /**
@@ -31,7 +32,7 @@ export class DriverMetrics {
   private server: Server | undefined;
 
   observe(p: DriverProgress): void {
-    const topology = /microservices|monolith/.exec(p.label)?.[0] ?? 'unknown';
+    const topology = topologyOfLabel(p.label);
     // A new run starts its counts at zero again.
     if (p.label !== this.last.label || p.elapsedMs < this.last.elapsedMs)
       this.last = { label: p.label, elapsedMs: 0, completed: 0, errors: 0, dropped: 0 };
