@@ -14,13 +14,16 @@ MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
 .PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices bench-resilience report clean \
-	engine images up-monolith up-microservices down compose-config bench-docker perf
+	engine images up-monolith up-microservices down compose-config bench-docker perf \
+	swarm-up swarm-down bench-swarm k8s-render
 
 # Docker: OFFLINE=1 builds the base images here (no registry); OBS=1 adds Prometheus (+ Grafana
 # where its image can be had); SCALE=N replicas of the scaled tier.
 OFFLINE ?= 0
 OBS ?= 0
 SCALE ?= 1
+# Swarm: which topology `make swarm-up` deploys.
+TOPOLOGY ?= microservices
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
@@ -91,6 +94,20 @@ compose-config: ## Compose: validate every layering the Makefile uses
 
 bench-docker: build engine ## The quick plan on Docker containers (needs make images)
 	$(MLBENCH) bench --plan quick --backend docker $(ARGS)
+
+swarm-up: engine ## Swarm: init a single-node swarm if none, deploy TOPOLOGY (SCALE=N) as a stack, wait
+	scripts/docker/swarm.sh up $(TOPOLOGY) $(SCALE)
+
+swarm-down: ## Swarm: remove the mlbench stacks (and bench stacks that died); leave a swarm swarm-up made
+	-$(MLBENCH) down --docker
+	scripts/docker/swarm.sh down
+
+bench-swarm: build engine ## The quick plan as Swarm stacks (needs make images; makes a single-node swarm if none)
+	scripts/docker/swarm.sh init
+	$(MLBENCH) bench --plan quick --backend swarm $(ARGS)
+
+k8s-render: ## Kubernetes: print the rendered manifests of both overlays (kubectl kustomize)
+	@for t in monolith microservices; do echo "# --- deploy/k8s/overlays/$$t"; kubectl kustomize deploy/k8s/overlays/$$t; done
 
 clean: ## Remove build output (keeps results/)
 	npx tsc --build --clean

@@ -17,3 +17,14 @@ compose_cmd() {
 }
 
 image_present() { docker image inspect "$1" >/dev/null 2>&1; }
+
+TOPOLOGIES=(monolith microservices)
+replica_service() { [[ $1 == monolith ]] && echo monolith || echo prediction; }
+check_topology() { [[ " ${TOPOLOGIES[*]} " == *" $1 "* ]] || die "unknown topology '$1' (monolith or microservices)"; }
+
+require_images() {
+  local s
+  for s in monolith prediction gateway; do
+    image_present "${IMAGE_PREFIX}$s:${MLBENCH_TAG}" || die "image ${IMAGE_PREFIX}$s:${MLBENCH_TAG} is missing: run 'make images' (OFFLINE=1 without a registry)"
+  done
+}

@@ -8,7 +8,6 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-TOPOLOGIES=(monolith microservices)
 COMPOSE=$(compose_cmd)
 HEALTH_TIMEOUT_S=${HEALTH_TIMEOUT_S:-120}
 
@@ -17,8 +16,6 @@ files_for() { # topology [obs]
   [[ ${2:-0} == 1 ]] && f+=" -f compose/observability.yaml"
   echo "$f"
 }
-replica_service() { [[ $1 == monolith ]] && echo monolith || echo prediction; }
-check_topology() { [[ " ${TOPOLOGIES[*]} " == *" $1 "* ]] || die "unknown topology '$1' (monolith or microservices)"; }
 
 # Prometheus: the pinned image if present or pullable, else the registry-less build.
 choose_prometheus() {
@@ -67,9 +64,7 @@ up() { # topology [scale]
   docker info >/dev/null 2>&1 || die "no Docker engine answers (scripts/docker/ensure-engine.sh starts one)"
   local obs=${OBS:-0} project="${PROJECT_PREFIX:-mlbench}-$1" service scale=${2:-1}
   service=$(replica_service "$1")
-  for s in monolith prediction gateway; do
-    image_present "${IMAGE_PREFIX}$s:${MLBENCH_TAG}" || die "image ${IMAGE_PREFIX}$s:${MLBENCH_TAG} is missing: run 'make images' (OFFLINE=1 without a registry)"
-  done
+  require_images
   if [[ $1 == monolith && $scale -gt 1 && $MONOLITH_PUBLISH != *: ]]; then
     log "monolith×$scale: publishing each replica on its own port (MONOLITH_PUBLISH=127.0.0.1:)"
     export MONOLITH_PUBLISH=127.0.0.1:

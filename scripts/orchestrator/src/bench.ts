@@ -30,8 +30,8 @@ import { summarize } from './summary.js';
 
 export interface BenchOptions {
   plan: Plan;
-  /** process: local processes (default); docker: Compose + the Docker API. */
-  backend?: 'process' | 'docker';
+  /** process: local processes (default); docker: Compose + the Docker API; swarm: a stack + service updates. */
+  backend?: 'process' | 'docker' | 'swarm';
   /** builtin: mlbench's open-loop driver (default); k6: the scripts in loadtests/k6. */
   driver?: 'builtin' | 'k6';
   scenario: Scenario;
@@ -58,6 +58,8 @@ export class BenchAborted extends Error {
 }
 
 const MODEL_DIR = join(DEFAULT_MODEL_PATH, '..');
+/** What a backend's components are, for the progress log. */
+const UNITS = { process: 'processes', docker: 'containers', swarm: 'tasks' } as const;
 
 /** The model for a feature count: the default one, or a cached artifact trained on first use. */
 async function modelFor(features: number, defaultPath: string): Promise<string> {
@@ -174,7 +176,12 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
             runId: o.runId,
             serverCpus: o.pinning.serverCpus,
           })
-        : await deployProcesses(t, replicas, { modelPath: path, runId: o.runId, serverCpus: o.pinning.serverCpus });
+        : backend === 'swarm'
+          ? await (await import('./backends/swarm.js')).deploySwarm(t, replicas, {
+              runId: o.runId,
+              serverCpus: o.pinning.serverCpus,
+            })
+          : await deployProcesses(t, replicas, { modelPath: path, runId: o.runId, serverCpus: o.pinning.serverCpus });
     live.add(d);
     await prom?.setTargets(d.topology, deploymentTargets(d));
     await warmDeployment(ctx, d, warmWith, o.plan.deployWarmupMs);
@@ -221,7 +228,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
       const deployments = new Map<Topology, Deployment>();
       for (const t of o.topologies) deployments.set(t, await deploy(t, replicas, modelPath, o.scenario));
       o.progress.log(
-        `deployed ${[...deployments.values()].map((d) => `${d.topology}×${replicas} (${d.components.length} ${backend === 'docker' ? 'containers' : 'processes'})`).join(', ')}`,
+        `deployed ${[...deployments.values()].map((d) => `${d.topology}×${replicas} (${d.components.length} ${UNITS[backend]})`).join(', ')}`,
       );
       for (let trial = 1; trial <= o.trials; trial++) {
         for (const t of o.topologies) {

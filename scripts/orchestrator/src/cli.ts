@@ -113,7 +113,9 @@ export function buildCli(): Command {
     .addOption(
       new Option('--topology <t>', 'what to deploy').choices(['monolith', 'microservices', 'both']).default('both'),
     )
-    .addOption(new Option('--backend <b>', 'where to deploy').choices(['process', 'docker']).default('process'))
+    .addOption(
+      new Option('--backend <b>', 'where to deploy').choices(['process', 'docker', 'swarm']).default('process'),
+    )
     .addOption(new Option('--driver <d>', 'load generator').choices(['builtin', 'k6']).default('builtin'))
     .option('--scenario <name|path>', 'scenario from loadtests/scenarios, or a JSON file (default: the plan’s)')
     .option('--replicas <list>', 'replica counts, e.g. 1,2,4 (default: the plan’s)', intList)
@@ -137,11 +139,14 @@ export function buildCli(): Command {
     .option('--run-id <id>', 'name of the run folder (default: timestamp + random)')
     .option('--model <path>', 'model artifact (default: the one make build trains)')
     .action(async (o) => {
-      if (o.backend === 'docker') {
+      if (o.backend !== 'process') {
         if (o.fault) throw new UsageError('--fault needs --backend process (faults act on local processes)');
         if (o.model) throw new UsageError('--model needs --backend process (images carry the default model)');
-        const { checkDockerReady } = await import('./backends/docker.js');
-        await checkDockerReady().catch((err: Error) => {
+        const ready =
+          o.backend === 'swarm'
+            ? (await import('./backends/swarm.js')).checkSwarmReady()
+            : (await import('./backends/docker.js')).checkDockerReady();
+        await ready.catch((err: Error) => {
           throw new UsageError(err.message);
         });
       }
@@ -178,7 +183,7 @@ export function buildCli(): Command {
       const runId = o.runId ?? newRunId();
       const progress = new Progress(plannedRuns(runOpts));
       const ac = abortOnSignals(
-        o.backend === 'docker' ? async () => (await import('./backends/docker.js')).cleanupDetached() : undefined,
+        o.backend === 'process' ? undefined : async () => (await import('./backends/reap.js')).cleanupDetached(),
       );
       progress.log(
         `mlbench bench: run ${runId}, plan ${plan.name}, scenario ${scenario.name}, backend ${o.backend}; ${pinning.description}`,
@@ -304,7 +309,7 @@ export function buildCli(): Command {
   program
     .command('down')
     .description('stop what `mlbench up` started; with --docker, remove containers of bench runs that died')
-    .option('--docker', 'remove Docker projects left by bench runs whose mlbench process is gone')
+    .option('--docker', 'remove Docker projects and Swarm stacks left by bench runs whose mlbench process is gone')
     .option(
       '--owner <pid>',
       'with --docker: wait for this mlbench process to exit, then remove its projects',
@@ -312,7 +317,7 @@ export function buildCli(): Command {
     )
     .action(async (o: { docker?: boolean; owner?: number }) => {
       if (o.docker) {
-        const { reapOrphans } = await import('./backends/docker.js');
+        const { reapOrphans } = await import('./backends/reap.js');
         const removed = await reapOrphans({ owner: o.owner });
         console.log(removed.length ? `removed ${removed.join(', ')}` : 'no orphaned mlbench bench projects');
         return;

@@ -3,15 +3,13 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import Docker from 'dockerode';
 import t from 'tap';
-import { request } from 'undici';
 import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX, deployDocker } from '../src/backends/docker.js';
 import { freePort } from '../src/backends/ports.js';
 import type { ResultsFile } from '../src/results.js';
+import { docker, engineAvailable, ROOT, script, servedBy } from './docker-helpers.js';
 import { CLI } from './helpers.js';
 
 /**
@@ -20,21 +18,7 @@ import { CLI } from './helpers.js';
  * Mandatory under CI=true; elsewhere skipped only when no engine can be had.
  */
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const script = (name: string) => join(ROOT, 'scripts/docker', name);
-const docker = new Docker();
 const PROJECT = 'com.docker.compose.project';
-const PREDICT_BODY = JSON.stringify({ features: [1, 2, 3, 4, 5, 6, 7, 8] });
-
-async function engineAvailable(): Promise<string | undefined> {
-  try {
-    await run('bash', [script('ensure-engine.sh')], { timeout: 300_000 });
-    await docker.ping();
-    return undefined;
-  } catch (err) {
-    return `no Docker engine: ${(err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? (err as Error).message}`;
-  }
-}
 
 // Over the 300 s every other test file gets: on a fresh machine this one also debootstraps a
 // base and builds three images (about 6 minutes in all here).
@@ -46,22 +30,6 @@ if (skip && process.env.CI === 'true') throw new Error(`CI=true requires the Doc
 async function containersOf(prefix: string) {
   const all = await docker.listContainers({ all: true, filters: { label: [PROJECT] } });
   return all.filter((c) => c.Labels[PROJECT]!.startsWith(prefix));
-}
-
-async function servedBy(url: string, n: number): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const res = await request(`${url}/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: PREDICT_BODY,
-      headersTimeout: 10_000,
-    });
-    await res.body.json();
-    const id = String(res.headers['x-served-by']);
-    if (res.statusCode === 200) seen.set(id, (seen.get(id) ?? 0) + 1);
-  }
-  return seen;
 }
 
 t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t) => {

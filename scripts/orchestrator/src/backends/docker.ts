@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
 import { request } from 'undici';
 import type { ProcSample } from '../measure/procfs.js';
 import { parsePrometheusText } from '../measure/prometheus.js';
-import { type ComposeProject, compose, composeCommand, imageOf, REPO_ROOT } from './compose.js';
+import { type ComposeProject, compose, composeCommand, imageOf } from './compose.js';
 import { entrySpreading } from './process.js';
 import type { Component, Deployment, ServiceName, Topology } from './types.js';
 
 /** Every container of a project carries these (Compose's own labels; `docker compose ps` reads them). */
-const PROJECT = 'com.docker.compose.project';
+export const PROJECT = 'com.docker.compose.project';
 const SERVICE = 'com.docker.compose.service';
 const NUMBER = 'com.docker.compose.container-number';
 /** Projects the bench starts are named for the mlbench process that owns them (see reapOrphans). */
@@ -38,6 +37,12 @@ export interface DockerDeployment extends Deployment {
 
 /** A one-line reason when the engine or the images are missing, before anything is started. */
 export async function checkDockerReady(docker = new Docker()): Promise<void> {
+  await checkEngineAndImages(docker);
+  if (!(await composeCommand()))
+    throw new Error("--backend docker needs 'docker compose' or 'docker-compose' (scripts/docker/ensure-engine.sh)");
+}
+
+export async function checkEngineAndImages(docker: Docker): Promise<void> {
   try {
     await docker.ping();
   } catch {
@@ -45,8 +50,6 @@ export async function checkDockerReady(docker = new Docker()): Promise<void> {
       'no Docker engine answers (/var/run/docker.sock); start one with scripts/docker/ensure-engine.sh (make engine)',
     );
   }
-  if (!(await composeCommand()))
-    throw new Error("--backend docker needs 'docker compose' or 'docker-compose' (scripts/docker/ensure-engine.sh)");
   for (const s of ['monolith', 'prediction', 'gateway']) {
     const tag = imageOf(s);
     await docker
@@ -58,14 +61,14 @@ export async function checkDockerReady(docker = new Docker()): Promise<void> {
   }
 }
 
-const replicaTier = (t: Topology): ServiceName => (t === 'monolith' ? 'monolith' : 'prediction');
+export const replicaTier = (t: Topology): ServiceName => (t === 'monolith' ? 'monolith' : 'prediction');
 
 let deployments = 0;
-/** Owner pid first, so a later `mlbench down` can tell orphans from projects still in use. */
-function projectName(topology: Topology): string {
+/** Owner pid first, so a later `mlbench down` can tell orphans from projects (and stacks) still in use. */
+export function projectName(topology: Topology): string {
   return `${BENCH_PROJECT_PREFIX}${process.pid}-${++deployments}-${topology}`;
 }
-const PROJECT_NAME = /^mlbench-bench-(\d+)-\d+-(monolith|microservices)$/;
+export const PROJECT_NAME = /^mlbench-bench-(\d+)-\d+-(monolith|microservices)$/;
 
 function composeProject(topology: Topology, runId: string): ComposeProject {
   return {
@@ -128,7 +131,7 @@ export async function deployDocker(
       scale: async (n: number) => {
         await scaleTier(docker, project.name, tier, n, timeoutMs, opts.serverCpus);
         await refresh();
-        if (topology === 'microservices') await waitGatewaySees(dep, n, timeoutMs);
+        if (topology === 'microservices') await waitGatewaySees(dep.components, project.name, n, timeoutMs);
       },
       sampleResources: () => sampleContainers(docker, components, peaks),
     };
@@ -153,7 +156,7 @@ interface Described {
   replicaId: string;
 }
 
-async function projectContainers(docker: Docker, project: string, all = false) {
+export async function projectContainers(docker: Docker, project: string, all = false) {
   return docker.listContainers({ all, filters: { label: [`${PROJECT}=${project}`] } });
 }
 
@@ -179,9 +182,17 @@ async function describeProject(docker: Docker, project: string): Promise<Describ
   );
 }
 
-async function pinAll(docker: Docker, project: string, cpus: string, ids?: string[]) {
-  const targets = ids ?? (await projectContainers(docker, project)).map((c) => c.Id);
-  await Promise.all(targets.map((id) => docker.getContainer(id).update({ CpusetCpus: cpus })));
+async function pinAll(docker: Docker, project: string, cpus: string) {
+  await pinContainers(
+    docker,
+    (await projectContainers(docker, project)).map((c) => c.Id),
+    cpus,
+  );
+}
+
+/** The process backend's taskset rule for containers: every service on the server cpuset. */
+export async function pinContainers(docker: Docker, ids: string[], cpus: string) {
+  await Promise.all(ids.map((id) => docker.getContainer(id).update({ CpusetCpus: cpus })));
 }
 
 /**
@@ -251,18 +262,7 @@ async function waitHealthy(docker: Docker, project: string, timeoutMs: number, i
       const health = info.State.Health?.Status ?? (info.State.Running ? 'healthy' : 'exited');
       if (health === 'healthy') continue;
       if (health === 'unhealthy' || !info.State.Running) {
-        const logs = await docker
-          .getContainer(id)
-          .logs({ stdout: true, stderr: true, tail: 5 })
-          .then((b) =>
-            b
-              .toString('utf8')
-              .replace(/[^\x20-\x7e\n]/g, '')
-              .trim()
-              .split('\n')
-              .pop(),
-          )
-          .catch(() => '');
+        const logs = await lastLogLine(docker, id);
         throw new Error(`container ${info.Name.slice(1)} is ${health}${logs ? `: ${logs}` : ''}`);
       }
       pending++;
@@ -273,10 +273,27 @@ async function waitHealthy(docker: Docker, project: string, timeoutMs: number, i
   }
 }
 
+/** A container's last log line (its reason for dying, usually), printable. */
+export async function lastLogLine(docker: Docker, id: string): Promise<string> {
+  return docker
+    .getContainer(id)
+    .logs({ stdout: true, stderr: true, tail: 5 })
+    .then(
+      (b) =>
+        b
+          .toString('utf8')
+          .replace(/[^\x20-\x7e\n]/g, '')
+          .trim()
+          .split('\n')
+          .pop() ?? '',
+    )
+    .catch(() => '');
+}
+
 /** The gateway re-resolves DNS every second; scaling counts only once it can send to every replica. */
-async function waitGatewaySees(dep: DockerDeployment, replicas: number, timeoutMs: number) {
-  const gw = dep.components.find((c) => c.service === 'gateway');
-  if (!gw) throw new Error(`${dep.project}: no gateway container`);
+export async function waitGatewaySees(components: Component[], owner: string, replicas: number, timeoutMs: number) {
+  const gw = components.find((c) => c.service === 'gateway');
+  if (!gw) throw new Error(`${owner}: no gateway container`);
   const deadline = Date.now() + timeoutMs;
   let seen = '';
   while (Date.now() < deadline) {
@@ -288,7 +305,7 @@ async function waitGatewaySees(dep: DockerDeployment, replicas: number, timeoutM
     if (count('known') === replicas && count('usable') === replicas) return;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${dep.project}: the gateway sees ${seen} (known/usable) replicas, not ${replicas}`);
+  throw new Error(`${owner}: the gateway sees ${seen} (known/usable) replicas, not ${replicas}`);
 }
 
 interface EngineStats {
@@ -297,7 +314,7 @@ interface EngineStats {
 }
 
 /** CPU seconds and memory of each container from the engine's stats (cgroup v1 or v2). */
-async function sampleContainers(
+export async function sampleContainers(
   docker: Docker,
   components: DockerComponent[],
   peaks: Map<string, number>,
@@ -329,7 +346,7 @@ async function sampleContainers(
 }
 
 /** Stop and remove everything of a project: Compose's own down, then anything it missed. */
-async function removeProject(docker: Docker, project: ComposeProject) {
+export async function removeProject(docker: Docker, project: ComposeProject) {
   await compose(project, ['down', '--remove-orphans', '--volumes', '--timeout', '10']).catch(() => undefined);
   for (const c of await projectContainers(docker, project.name, true))
     await docker
@@ -344,46 +361,11 @@ async function removeProject(docker: Docker, project: ComposeProject) {
       .catch(() => undefined);
 }
 
-/**
- * Remove bench projects whose owning mlbench process is gone (killed before it could clean
- * up), or, with `owner`, that process's projects once it has exited. Returns what was removed.
- */
-export async function reapOrphans(opts: { docker?: Docker; owner?: number } = {}): Promise<string[]> {
-  const docker = opts.docker ?? new Docker();
-  if (opts.owner !== undefined)
-    for (let i = 0; i < 100 && pidAlive(opts.owner); i++) await new Promise((r) => setTimeout(r, 100));
-  const containers = await docker.listContainers({ all: true, filters: { label: [PROJECT] } });
-  const projects = new Set(containers.map((c) => c.Labels[PROJECT]!));
-  const removed: string[] = [];
-  for (const p of projects) {
-    const [, pid, topology] = PROJECT_NAME.exec(p) ?? [];
-    if (!pid || !topology) continue;
-    if (opts.owner !== undefined ? Number(pid) !== opts.owner : pidAlive(Number(pid))) continue;
-    await removeProject(docker, { name: p, files: [`${topology}.yaml`], env: {} });
-    removed.push(p);
-  }
-  return removed;
-}
-
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
-}
-
-/**
- * Last resort on a second Ctrl-C, when there is no time to wait: a detached
- * `mlbench down --docker --owner PID` that outlives this process and removes its projects.
- */
-export function cleanupDetached(): void {
-  const script = new URL('../cli.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [script, 'down', '--docker', '--owner', String(process.pid)], {
-    cwd: REPO_ROOT,
-    detached: true,
-    stdio: 'ignore',
-  });
-  child.unref();
 }

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Deploy a topology as a Docker Swarm stack (compose/swarm/TOPOLOGY.yaml) and wait until every
+# service has all its tasks running and healthy; remove stacks; join or leave a swarm.
+#   scripts/docker/swarm.sh init                          single-node swarm if this engine is in none
+#   scripts/docker/swarm.sh up monolith|microservices [SCALE]
+#   scripts/docker/swarm.sh down [TOPOLOGY]                 removes the stacks; leaves the swarm if init made it
+# Other nodes pull the images: build them with IMAGE_PREFIX=registry.example.com/mlbench/ and push
+# them first (see the README); a prefix that names a registry makes `deploy` pin their digests.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+CONVERGE_TIMEOUT_S=${CONVERGE_TIMEOUT_S:-180}
+# Written by `init` when it created the swarm, so `down` leaves only a swarm of our own making.
+MARKER=${SWARM_MARKER:-compose/.swarm-created-by-mlbench}
+
+swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo none; }
+
+init() {
+  docker info >/dev/null 2>&1 || die "no Docker engine answers (scripts/docker/ensure-engine.sh starts one)"
+  case $(swarm_state) in
+    active) return 0 ;;
+    inactive)
+      docker swarm init --advertise-addr "${SWARM_ADVERTISE_ADDR:-127.0.0.1}" >/dev/null
+      : > "$MARKER"
+      log "initialised a single-node swarm (advertise ${SWARM_ADVERTISE_ADDR:-127.0.0.1}); 'make swarm-down' leaves it" ;;
+    *) die "this engine's swarm state is '$(swarm_state)'; fix it with 'docker swarm leave --force' or join it" ;;
+  esac
+}
+
+# "registry.example.com/…" or "localhost:5000/…": a registry the other nodes can ask for digests.
+names_registry() { [[ ${IMAGE_PREFIX%%/*} == *[.:]* ]]; }
+
+wait_converged() { # stack
+  local started=$SECONDS lines updates
+  while (( SECONDS - started < CONVERGE_TIMEOUT_S )); do
+    lines=$(docker service ls --filter "label=com.docker.stack.namespace=$1" --format '{{.Name}} {{.Replicas}}')
+    # A re-deploy rolls tasks over one by one (start-first): counts alone look done too early.
+    updates=$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' \
+      $(awk '{print $1}' <<<"$lines") 2>/dev/null | sort -u | tr '\n' ' ')
+    [[ $updates == *rollback_completed* || $updates == *paused* ]] && die "$1: the update failed ($updates); see: docker stack ps $1 --no-trunc"
+    if [[ -n $lines && $updates != *updating* && $updates != *rollback_started* ]] &&
+       ! awk '{ split($2, r, "/"); if (r[1] != r[2]) bad = 1 } END { exit !bad }' <<<"$lines"; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "$lines" >&2
+  docker stack ps "$1" --no-trunc --format '  {{.Name}} {{.CurrentState}} {{.Error}}' >&2 || true
+  die "$1: not converged after ${CONVERGE_TIMEOUT_S} s"
+}
+
+up() { # topology [scale]
+  check_topology "$1"
+  init
+  require_images
+  local stack="${PROJECT_PREFIX:-mlbench}-$1" scale=${2:-1} started=$SECONDS
+  export PREDICTION_REPLICAS=$scale MONOLITH_REPLICAS=$scale
+  if [[ $1 == monolith && $scale -gt 1 && $SWARM_MONOLITH_PORT != 0 ]]; then
+    log "monolith×$scale: one host port per task (SWARM_MONOLITH_PORT=0); 'docker ps' shows them"
+    export SWARM_MONOLITH_PORT=0
+  fi
+  local resolve=(--resolve-image never)
+  names_registry && resolve=(--resolve-image always --with-registry-auth)
+  docker stack deploy --prune "${resolve[@]}" -c "compose/swarm/$1.yaml" "$stack" >&2
+  wait_converged "$stack"
+  log "$stack converged $(( SECONDS - started )) s after 'deploy'"
+  docker ps --filter "label=com.docker.stack.namespace=$stack" --format '  {{.Names}}\t{{.Status}}\t{{.Ports}}' >&2
+}
+
+# Containers outlive `docker stack rm` by the stop grace period; the network goes once they do.
+wait_removed() { # stack
+  local started=$SECONDS
+  while (( SECONDS - started < 60 )); do
+    if [[ -z $(docker ps -aq --filter "label=com.docker.stack.namespace=$1") ]] &&
+       [[ -z $(docker network ls -q --filter "label=com.docker.stack.namespace=$1") ]]; then return 0; fi
+    docker network ls -q --filter "label=com.docker.stack.namespace=$1" | xargs -r docker network rm >/dev/null 2>&1 || true
+    sleep 1
+  done
+  die "$1: containers or networks still there 60 s after 'docker stack rm'"
+}
+
+down() { # [topology]
+  local t stack
+  [[ $(swarm_state) == active ]] || { rm -f "$MARKER"; return 0; }
+  for t in "${@:-${TOPOLOGIES[@]}}"; do
+    check_topology "$t"
+    stack="${PROJECT_PREFIX:-mlbench}-$t"
+    [[ -n $(docker service ls -q --filter "label=com.docker.stack.namespace=$stack") ]] || continue
+    docker stack rm "$stack" >&2
+    wait_removed "$stack"
+  done
+  if [[ -e $MARKER && -z $(docker service ls -q) ]]; then
+    docker swarm leave --force >/dev/null
+    rm -f "$MARKER"
+    log "left the swarm 'init' created"
+  fi
+}
+
+case "${1:-}" in
+  init) init ;;
+  up) shift; up "$@" ;;
+  down) shift; down "$@" ;;
+  *) die "usage: swarm.sh init | up TOPOLOGY [SCALE] | down [TOPOLOGY]" ;;
+esac

@@ -1,0 +1,317 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { COMPOSE_DIR, composePins, REPO_ROOT } from './compose.js';
+import {
+  checkEngineAndImages,
+  type DockerComponent,
+  type DockerDeployment,
+  lastLogLine,
+  pinContainers,
+  projectName,
+  replicaTier,
+  sampleContainers,
+  waitGatewaySees,
+} from './docker.js';
+import { entrySpreading } from './process.js';
+import type { ServiceName, Topology } from './types.js';
+import { which } from './which.js';
+
+const run = promisify(execFile);
+
+/** Every service, task container and network of a stack carries it (set by `docker stack deploy`). */
+export const STACK = 'com.docker.stack.namespace';
+const CONTAINER_PORT = 8080;
+/** The bridge every task container also joins for traffic off the overlay; the host can reach it. */
+const GWBRIDGE = 'docker_gwbridge';
+
+export interface SwarmBackendOptions {
+  runId: string;
+  /** cpuset for every task container on this node (the process backend's taskset rule). */
+  serverCpus?: string | undefined;
+  convergeTimeoutMs?: number;
+  docker?: Docker;
+  memoryPollMs?: number;
+}
+
+/** A stack is a Compose project to the rest of mlbench: same results, components, scale(). */
+export type SwarmDeployment = DockerDeployment;
+
+/** A one-line reason when there is no engine, no swarm, or no images, before anything is deployed. */
+export async function checkSwarmReady(docker = new Docker()): Promise<void> {
+  await checkEngineAndImages(docker);
+  const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+  const state = info.Swarm?.LocalNodeState ?? 'inactive';
+  if (state !== 'active')
+    throw new Error(
+      `this Docker engine is not in a swarm (state: ${state}); 'make swarm-up' or 'scripts/docker/swarm.sh init' makes a single-node one`,
+    );
+  if (!info.Swarm?.ControlAvailable)
+    throw new Error('this node is a swarm worker: run mlbench on a manager (it deploys and scales services)');
+  if (!which('docker')) throw new Error("--backend swarm needs the 'docker' CLI for 'docker stack deploy'");
+}
+
+/**
+ * Deploy a topology as a stack (compose/swarm/<topology>.yaml) with the requested replicas,
+ * wait until every task runs healthy, and measure it like any other deployment. Entry tasks
+ * publish in host mode on port 0 (a free port each), so stacks never collide on a node.
+ */
+export async function deploySwarm(
+  topology: Topology,
+  replicas: number,
+  opts: SwarmBackendOptions,
+): Promise<SwarmDeployment> {
+  const docker = opts.docker ?? new Docker();
+  const stack = projectName(topology);
+  const tier = replicaTier(topology);
+  const timeoutMs = opts.convergeTimeoutMs ?? 180_000;
+  const peaks = new Map<string, number>();
+  let monitor: NodeJS.Timeout | undefined;
+  const stop = async () => {
+    if (monitor) clearInterval(monitor);
+    await removeStack(docker, stack);
+  };
+  try {
+    await stackDeploy(topology, stack, replicas, opts.runId);
+    const components: DockerComponent[] = [];
+    const servedByAlias: Record<string, string> = {};
+    const refresh = async () => {
+      const found = await describeStack(docker, stack);
+      components.splice(0, components.length, ...found.map((f) => f.component));
+      for (const k of Object.keys(servedByAlias)) delete servedByAlias[k];
+      for (const f of found) servedByAlias[f.replicaId] = f.component.name;
+      dep.entryUrls = components.filter((c) => c.service !== 'prediction').map((c) => c.url);
+      dep.replicas = components.filter((c) => c.service === tier).length;
+      if (opts.serverCpus)
+        await pinContainers(
+          docker,
+          found.filter((f) => f.local).map((f) => f.component.containerId),
+          opts.serverCpus,
+        );
+    };
+    const settle = async (n: number) => {
+      await waitConverged(docker, stack, topology, n, timeoutMs);
+      await refresh();
+      if (topology === 'microservices') await waitGatewaySees(components, stack, n, timeoutMs);
+    };
+    const dep: SwarmDeployment = {
+      topology,
+      backend: 'swarm',
+      replicas,
+      project: stack,
+      entryUrls: [],
+      components,
+      servedByAlias,
+      hops: topology === 'monolith' ? 1 : 2,
+      entrySpreading: entrySpreading(topology, replicas).replace(
+        /^(client-side balancer in the load generator|one gateway)/,
+        (m) => `${m} (Swarm tasks on an overlay network, dnsrr, reached at their own addresses)`,
+      ),
+      stop,
+      scale: async (n: number) => {
+        await scaleService(docker, `${stack}_${tier}`, n);
+        await settle(n);
+      },
+      sampleResources: () => sampleContainers(docker, components, peaks),
+    };
+    await settle(replicas);
+    // Peak memory between scrapes: the engine reports only the current figure.
+    monitor = setInterval(
+      () => void sampleContainers(docker, components, peaks).catch(() => undefined),
+      opts.memoryPollMs ?? 2_000,
+    );
+    monitor.unref();
+    return dep;
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `docker stack deploy` with the .env pins: the CLI is what turns a stack file into services. */
+async function stackDeploy(topology: Topology, stack: string, replicas: number, runId: string) {
+  const env = {
+    ...process.env,
+    ...composePins(),
+    MONOLITH_REPLICAS: String(replicas),
+    PREDICTION_REPLICAS: String(replicas),
+    SWARM_MONOLITH_PORT: '0',
+    SWARM_GATEWAY_PORT: '0',
+    MLBENCH_RUN_ID: runId,
+  };
+  const args = ['stack', 'deploy', '--resolve-image', 'never', '-c', `${COMPOSE_DIR}/swarm/${topology}.yaml`, stack];
+  try {
+    await run('docker', args, { cwd: REPO_ROOT, env, timeout: 120_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`docker stack deploy ${stack} failed: ${(e.stderr ?? e.message).trim().split('\n').pop()}`);
+  }
+}
+
+interface Task {
+  ID: string;
+  Slot?: number;
+  NodeID: string;
+  DesiredState: string;
+  ServiceID: string;
+  Status: {
+    State: string;
+    Err?: string;
+    ContainerStatus?: { ContainerID?: string };
+    PortStatus?: { Ports?: { TargetPort: number; PublishedPort: number }[] };
+  };
+}
+
+async function stackTasks(docker: Docker, stack: string): Promise<(Task & { service: ServiceName })[]> {
+  const services = await docker.listServices({ filters: { label: [`${STACK}=${stack}`] } });
+  const names = new Map(services.map((s) => [s.ID!, s.Spec!.Name!.slice(stack.length + 1) as ServiceName]));
+  const tasks = (await docker.listTasks({ filters: { label: [`${STACK}=${stack}`] } })) as Task[];
+  return tasks.filter((t) => names.has(t.ServiceID)).map((t) => ({ ...t, service: names.get(t.ServiceID)! }));
+}
+
+/**
+ * Until the tier has exactly `replicas` running tasks (a task is "running" only once its health
+ * check passes) and the entry service one, with no task still shutting down; fails fast when a
+ * task is rejected or fails, with the engine's reason.
+ */
+async function waitConverged(docker: Docker, stack: string, topology: Topology, replicas: number, timeoutMs: number) {
+  const want = new Map<ServiceName, number>(
+    topology === 'monolith'
+      ? [['monolith', replicas]]
+      : [
+          ['prediction', replicas],
+          ['gateway', 1],
+        ],
+  );
+  const deadline = Date.now() + timeoutMs;
+  let seen = '';
+  for (;;) {
+    const tasks = await stackTasks(docker, stack);
+    for (const t of tasks) {
+      if (t.DesiredState === 'running' && (t.Status.State === 'rejected' || t.Status.State === 'failed')) {
+        const id = t.Status.ContainerStatus?.ContainerID;
+        const log = id ? await lastLogLine(docker, id) : '';
+        throw new Error(
+          `${stack}: task ${t.service}.${t.Slot} ${t.Status.State}: ${t.Status.Err ?? ''}${log ? ` (${log})` : ''}`,
+        );
+      }
+    }
+    const running = (s: ServiceName) =>
+      tasks.filter((t) => t.service === s && t.DesiredState === 'running' && t.Status.State === 'running').length;
+    const lingering = tasks.filter((t) => t.DesiredState !== 'running' && t.Status.State === 'running').length;
+    seen = [...want.keys()].map((s) => `${s} ${running(s)}/${want.get(s)}`).join(', ');
+    if ([...want].every(([s, n]) => running(s) === n) && lingering === 0) return;
+    if (Date.now() > deadline) {
+      const pending = tasks.find((t) => t.DesiredState === 'running' && t.Status.State !== 'running');
+      throw new Error(
+        `${stack}: not converged after ${timeoutMs / 1000} s (${seen}${pending?.Status.Err ? `; ${pending.Status.Err}` : ''})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Change a service's replica count through the Docker API (a service update, as `docker service scale`). */
+async function scaleService(docker: Docker, name: string, replicas: number) {
+  const service = docker.getService(name);
+  const info = (await service.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
+  await service.update({ ...info.Spec, version: info.Version.Index, Mode: { Replicated: { Replicas: replicas } } });
+}
+
+interface Described {
+  component: DockerComponent;
+  replicaId: string;
+  /** The task's container runs on this node (CPU, memory and pinning come from this engine). */
+  local: boolean;
+}
+
+/**
+ * Components of a stack: one per running task, named "<service>-<slot>". A task on this node is
+ * reached at its docker_gwbridge address (no docker-proxy hop, as the docker backend does);
+ * a task elsewhere only where it publishes a port, at its node's address.
+ */
+async function describeStack(docker: Docker, stack: string): Promise<Described[]> {
+  const tasks = (await stackTasks(docker, stack)).filter(
+    (t) => t.DesiredState === 'running' && t.Status.State === 'running',
+  );
+  const bridge = (await docker.getNetwork(GWBRIDGE).inspect()) as {
+    Containers?: Record<string, { IPv4Address: string }>;
+  };
+  const self = ((await docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
+  const out: Described[] = [];
+  for (const t of tasks) {
+    const containerId = t.Status.ContainerStatus?.ContainerID ?? '';
+    const local = t.NodeID === self && containerId !== '';
+    const gw = local ? bridge.Containers?.[containerId]?.IPv4Address.split('/')[0] : undefined;
+    let url: string;
+    if (gw) url = `http://${gw}:${CONTAINER_PORT}`;
+    else {
+      const port = t.Status.PortStatus?.Ports?.find((p) => p.TargetPort === CONTAINER_PORT)?.PublishedPort;
+      const node = (await docker.getNode(t.NodeID).inspect()) as { Status?: { Addr?: string } };
+      if (!port || !node.Status?.Addr)
+        throw new Error(
+          `${stack}: task ${t.service}.${t.Slot} runs on node ${t.NodeID} and publishes no port; the swarm backend reaches other nodes only through published ports`,
+        );
+      url = `http://${node.Status.Addr}:${port}`;
+    }
+    out.push({
+      component: { name: `${t.service}-${t.Slot}`, service: t.service, url, containerId },
+      // The stack files set hostname "{{.Service.Name}}-{{.Task.Slot}}"; services report hostname:port.
+      replicaId: `${stack}_${t.service}-${t.Slot}:${CONTAINER_PORT}`,
+      local,
+    });
+  }
+  const order = ['monolith', 'prediction', 'gateway'];
+  return out.sort(
+    (a, b) =>
+      order.indexOf(a.component.service) - order.indexOf(b.component.service) ||
+      a.component.name.localeCompare(b.component.name, 'en', { numeric: true }),
+  );
+}
+
+/**
+ * Remove a stack as `docker stack rm` does (services, then the network), and wait until its
+ * containers are gone: they outlive their services by the stop grace period.
+ */
+export async function removeStack(docker: Docker, stack: string, timeoutMs = 60_000): Promise<void> {
+  const filters = { label: [`${STACK}=${stack}`] };
+  for (const s of await docker.listServices({ filters }))
+    await docker
+      .getService(s.ID!)
+      .remove()
+      .catch(() => undefined);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const containers = await docker.listContainers({ all: true, filters });
+    const networks = await docker.listNetworks({ filters });
+    if (containers.length === 0 && networks.length === 0) return;
+    // The network goes once no task uses it; until then the engine refuses.
+    if (containers.length === 0)
+      for (const n of networks)
+        await docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined);
+    if (Date.now() > deadline) {
+      // Last resort: the engine would remove them soon anyway, but nothing is to be left behind.
+      for (const c of containers)
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined);
+      if (Date.now() > deadline + 15_000)
+        throw new Error(`${stack}: ${containers.length} containers, ${networks.length} networks left after removal`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Bench stacks on this engine, by name (empty when the engine is in no swarm). */
+export async function benchStacks(docker: Docker): Promise<string[]> {
+  try {
+    const services = await docker.listServices({ filters: { label: [STACK] } });
+    return [...new Set(services.map((s) => s.Spec?.Labels?.[STACK] ?? ''))].filter(Boolean);
+  } catch {
+    return []; // "This node is not a swarm manager": no stacks here
+  }
+}
