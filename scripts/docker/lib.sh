@@ -28,3 +28,12 @@ require_images() {
     image_present "${IMAGE_PREFIX}$s:${MLBENCH_TAG}" || die "image ${IMAGE_PREFIX}$s:${MLBENCH_TAG} is missing: run 'make images' (OFFLINE=1 without a registry)"
   done
 }
+
+# Prometheus: the pinned image if present or pullable, else the registry-less build.
+choose_prometheus() {
+  image_present "$PROMETHEUS_IMAGE" && return
+  if docker pull -q "$PROMETHEUS_IMAGE" >/dev/null 2>&1; then return; fi
+  log "cannot pull $PROMETHEUS_IMAGE; using $OFFLINE_PROMETHEUS_IMAGE (Debian's prometheus on a local base)"
+  scripts/docker/offline-base.sh --tag "$OFFLINE_PROMETHEUS_IMAGE" --include prometheus --no-node >/dev/null
+  export PROMETHEUS_IMAGE=$OFFLINE_PROMETHEUS_IMAGE
+}

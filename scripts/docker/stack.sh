@@ -17,15 +17,6 @@ files_for() { # topology [obs]
   echo "$f"
 }
 
-# Prometheus: the pinned image if present or pullable, else the registry-less build.
-choose_prometheus() {
-  image_present "$PROMETHEUS_IMAGE" && return
-  if docker pull -q "$PROMETHEUS_IMAGE" >/dev/null 2>&1; then return; fi
-  log "cannot pull $PROMETHEUS_IMAGE; using $OFFLINE_PROMETHEUS_IMAGE (Debian's prometheus on a local base)"
-  scripts/docker/offline-base.sh --tag "$OFFLINE_PROMETHEUS_IMAGE" --include prometheus --no-node >/dev/null
-  export PROMETHEUS_IMAGE=$OFFLINE_PROMETHEUS_IMAGE
-}
-
 # Grafana has no registry-less path: run it only when its image is here or pullable.
 choose_grafana() {
   if image_present "$GRAFANA_IMAGE" || docker pull -q "$GRAFANA_IMAGE" >/dev/null 2>&1; then

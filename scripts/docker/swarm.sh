@@ -2,7 +2,7 @@
 # Deploy a topology as a Docker Swarm stack (compose/swarm/TOPOLOGY.yaml) and wait until every
 # service has all its tasks running and healthy; remove stacks; join or leave a swarm.
 #   scripts/docker/swarm.sh init                          single-node swarm if this engine is in none
-#   scripts/docker/swarm.sh up monolith|microservices [SCALE]
+#   scripts/docker/swarm.sh up monolith|microservices [SCALE]   OBS=1 adds Prometheus (SWARM_PROMETHEUS_PORT)
 #   scripts/docker/swarm.sh down [TOPOLOGY]                 removes the stacks; leaves the swarm if init made it
 # Other nodes pull the images: build them with IMAGE_PREFIX=registry.example.com/mlbench/ and push
 # them first (see the README); a prefix that names a registry makes `deploy` pin their digests.
@@ -62,7 +62,9 @@ up() { # topology [scale]
   fi
   local resolve=(--resolve-image never)
   names_registry && resolve=(--resolve-image always --with-registry-auth)
-  docker stack deploy --prune "${resolve[@]}" -c "compose/swarm/$1.yaml" "$stack" >&2
+  local files=(-c "compose/swarm/$1.yaml")
+  if [[ ${OBS:-0} == 1 ]]; then choose_prometheus; files+=(-c compose/swarm/observability.yaml); fi
+  docker stack deploy --prune "${resolve[@]}" "${files[@]}" "$stack" >&2
   wait_converged "$stack"
   log "$stack converged $(( SECONDS - started )) s after 'deploy'"
   docker ps --filter "label=com.docker.stack.namespace=$stack" --format '  {{.Names}}\t{{.Status}}\t{{.Ports}}' >&2

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { request } from 'undici';
 import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/docker.js';
 import { freePort } from '../src/backends/ports.js';
@@ -66,9 +67,17 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
   await t.test('the stack files deploy with swarm.sh: healthy tasks behind a host-mode port', async (t) => {
     const prefix = `mlbench-test-${process.pid}`;
     const port = await freePort();
+    const promPort = await freePort();
     // A marker of its own: swarm.sh down must not leave a swarm that `make swarm-up` made.
     const marker = join(await mkdtemp(join(tmpdir(), 'mlbench-swarm-marker-')), 'created');
-    const env = { ...process.env, PROJECT_PREFIX: prefix, SWARM_GATEWAY_PORT: String(port), SWARM_MARKER: marker };
+    const env = {
+      ...process.env,
+      PROJECT_PREFIX: prefix,
+      SWARM_GATEWAY_PORT: String(port),
+      SWARM_PROMETHEUS_PORT: String(promPort),
+      SWARM_MARKER: marker,
+      OBS: '1',
+    };
     t.teardown(() => run('bash', [script('swarm.sh'), 'down', 'microservices'], { env }).catch(() => undefined));
     await run('bash', [script('swarm.sh'), 'up', 'microservices', '2'], { env, timeout: 300_000 });
     const seen = await servedBy(`http://127.0.0.1:${port}`, 20);
@@ -77,8 +86,24 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
       [...seen.keys()].every((k) => k.startsWith(`${prefix}-microservices_prediction-`)),
       'tasks name themselves <stack>_<service>-<slot>',
     );
+    // Prometheus in the stack finds both tasks by DNS (dnsrr) and the recording rules count them.
+    const replicasUp = async () => {
+      const res = await request(
+        `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent('service:replicas:up{service="prediction"}')}`,
+      );
+      const body = (await res.body.json()) as { data?: { result?: { value: [number, string] }[] } };
+      return Number(body.data?.result?.[0]?.value[1] ?? 0);
+    };
+    let up = 0;
+    for (let i = 0; i < 60 && up !== 2; i++) {
+      up = await replicasUp().catch(() => 0);
+      if (up !== 2) await sleep(1_000);
+    }
+    t.equal(up, 2, 'Prometheus in the stack scrapes both prediction tasks');
     const [task] = await docker.listContainers({
-      filters: { label: [`${STACK}=${prefix}-microservices`, 'com.docker.swarm.service.name'] },
+      filters: {
+        label: [`${STACK}=${prefix}-microservices`, `com.docker.swarm.service.name=${prefix}-microservices_prediction`],
+      },
     });
     const info = await docker.getContainer(task!.Id).inspect();
     t.equal(info.HostConfig.ReadonlyRootfs, true, 'read-only root');
