@@ -1,16 +1,19 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX, deployDocker } from '../src/backends/docker.js';
 import { freePort } from '../src/backends/ports.js';
-import type { ResultsFile } from '../src/results.js';
-import { docker, engineAvailable, ROOT, script, servedBy } from './docker-helpers.js';
-import { CLI } from './helpers.js';
+import {
+  benchBothReplicas,
+  docker,
+  engineAvailable,
+  interruptBench,
+  ROOT,
+  script,
+  servedBy,
+} from './docker-helpers.js';
 
 /**
  * The Docker backend against a real engine: images built here (registry-less base),
@@ -103,64 +106,12 @@ t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t
   });
 
   await t.test('mlbench bench --backend docker writes container CPU and memory; both replicas serve', async (t) => {
-    const out = await mkdtemp(join(tmpdir(), 'mlbench-docker-'));
-    const runId = `docker-${process.pid}`;
-    const args = ['bench', '--backend', 'docker', '--plan', 'quick', '--topology', 'both', '--replicas', '2'];
-    await run(process.execPath, [CLI, ...args, '--no-capacity', '--run-id', runId, '--out', out], {
-      timeout: 600_000,
-    }).catch((err) => {
-      throw new Error(`bench failed: ${(err as { stderr?: string }).stderr?.trim().split('\n').slice(-3).join(' | ')}`);
-    });
-    const results = JSON.parse(await readFile(join(out, runId, 'results.json'), 'utf8')) as ResultsFile;
-    t.equal(results.status, 'complete');
-    t.equal(results.config.backend, 'docker');
-    for (const [topology, tier, others] of [
-      ['monolith', 'monolith', []],
-      ['microservices', 'prediction', ['gateway-1']],
-    ] as const) {
-      const r = results.runs.find((x) => x.topology === topology && x.phase === 'trial');
-      if (!t.ok(r, `${topology} trial recorded`) || !r) continue;
-      t.equal(r.backend, 'docker');
-      t.ok(r.valid, `${topology} run valid: ${r.invalidReasons.join('; ')}`);
-      t.equal(r.errors.count, 0, `${topology}: no errors`);
-      for (const name of [`${tier}-1`, `${tier}-2`, ...others]) {
-        const res = r.resources[name];
-        t.ok(res && res.cpuSeconds > 0 && res.rssMaxMB > 10, `${topology}: ${name} CPU and memory sampled`, { res });
-      }
-      t.ok(
-        (r.servedBy[`${tier}-1`] ?? 0) > 0 && (r.servedBy[`${tier}-2`] ?? 0) > 0,
-        `${topology}: both replicas served`,
-        {
-          servedBy: r.servedBy,
-        },
-      );
-      t.ok(Object.keys(r.hops).length > 0, `${topology}: per-hop server time scraped from containers`);
-    }
+    await benchBothReplicas(t, 'docker');
     t.same(await containersOf(BENCH_PROJECT_PREFIX), [], 'the bench removed everything it created');
   });
 
   await t.test('Ctrl-C during a docker bench removes its containers', async (t) => {
-    const out = await mkdtemp(join(tmpdir(), 'mlbench-docker-sigint-'));
-    const scenario = join(out, 'long.json');
-    await writeFile(scenario, JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s' }));
-    const child = spawn(
-      process.execPath,
-      [CLI, 'bench', '--backend', 'docker', '--scenario', scenario, '--out', out, '--no-capacity'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 180_000;
-    while (!/deployed/.test(stderr) && Date.now() < deadline) await sleep(200);
-    t.match(stderr, /deployed/, 'both topologies came up');
-    const mine = `${BENCH_PROJECT_PREFIX}${child.pid}-`;
-    t.equal((await containersOf(mine)).length, 3, 'monolith, gateway and prediction containers are running');
-    child.kill('SIGINT');
-    t.equal(await exited, 130, 'exits 130 after cleaning up', { stderr: stderr.slice(-1500) });
-    t.same(await containersOf(mine), [], 'no container of the run is left');
+    await interruptBench(t, 'docker', async (p) => (await containersOf(p)).length, containersOf);
   });
 
   await t.test('nothing of the project is left running', async (t) => {

@@ -1,5 +1,5 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,9 +10,7 @@ import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/docker.js';
 import { freePort } from '../src/backends/ports.js';
 import { deploySwarm, STACK } from '../src/backends/swarm.js';
-import type { ResultsFile } from '../src/results.js';
-import { docker, engineAvailable, script, servedBy } from './docker-helpers.js';
-import { CLI } from './helpers.js';
+import { benchBothReplicas, docker, engineAvailable, interruptBench, script, servedBy } from './docker-helpers.js';
 
 /**
  * The Swarm backend on a real engine: a single-node swarm (made here if there is none, and
@@ -162,68 +160,17 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
   });
 
   await t.test('mlbench bench --backend swarm: valid runs, both replicas in x-served-by, task CPU', async (t) => {
-    const out = await mkdtemp(join(tmpdir(), 'mlbench-swarm-'));
-    const runId = `swarm-${process.pid}`;
-    const args = ['bench', '--backend', 'swarm', '--plan', 'quick', '--topology', 'both', '--replicas', '2'];
-    await run(process.execPath, [CLI, ...args, '--no-capacity', '--run-id', runId, '--out', out], {
-      timeout: 600_000,
-    }).catch((err) => {
-      throw new Error(`bench failed: ${(err as { stderr?: string }).stderr?.trim().split('\n').slice(-3).join(' | ')}`);
-    });
-    const results = JSON.parse(await readFile(join(out, runId, 'results.json'), 'utf8')) as ResultsFile;
-    t.equal(results.status, 'complete');
-    t.equal(results.config.backend, 'swarm');
-    for (const [topology, tier, others] of [
-      ['monolith', 'monolith', []],
-      ['microservices', 'prediction', ['gateway-1']],
-    ] as const) {
-      const r = results.runs.find((x) => x.topology === topology && x.phase === 'trial');
-      if (!t.ok(r, `${topology} trial recorded`) || !r) continue;
-      t.equal(r.backend, 'swarm');
-      t.ok(r.valid, `${topology} run valid: ${r.invalidReasons.join('; ')}`);
-      t.equal(r.errors.count, 0, `${topology}: no errors`);
-      for (const name of [`${tier}-1`, `${tier}-2`, ...others]) {
-        const res = r.resources[name];
-        t.ok(res && res.cpuSeconds > 0 && res.rssMaxMB > 10, `${topology}: ${name} CPU and memory sampled`, { res });
-      }
-      t.ok(
-        (r.servedBy[`${tier}-1`] ?? 0) > 0 && (r.servedBy[`${tier}-2`] ?? 0) > 0,
-        `${topology}: both replicas served`,
-        {
-          servedBy: r.servedBy,
-        },
-      );
-      t.ok(Object.keys(r.hops).length > 0, `${topology}: per-hop server time scraped from the tasks`);
-    }
+    await benchBothReplicas(t, 'swarm');
     t.same(await leftovers(BENCH_PROJECT_PREFIX), [], 'the bench removed every stack it deployed');
   });
 
   await t.test('Ctrl-C during a swarm bench removes its stacks', async (t) => {
-    const out = await mkdtemp(join(tmpdir(), 'mlbench-swarm-sigint-'));
-    const scenario = join(out, 'long.json');
-    await writeFile(scenario, JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s' }));
-    const child = spawn(
-      process.execPath,
-      [CLI, 'bench', '--backend', 'swarm', '--scenario', scenario, '--out', out, '--no-capacity'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+    await interruptBench(
+      t,
+      'swarm',
+      async (p) => (await leftovers(p)).filter((x) => x.startsWith('service')).length,
+      leftovers,
     );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 180_000;
-    while (!/deployed/.test(stderr) && Date.now() < deadline) await sleep(200);
-    t.match(stderr, /deployed/, 'both topologies came up');
-    const mine = `${BENCH_PROJECT_PREFIX}${child.pid}-`;
-    t.equal(
-      (await leftovers(mine)).filter((x) => x.startsWith('service')).length,
-      3,
-      'monolith, gateway and prediction services',
-    );
-    child.kill('SIGINT');
-    t.equal(await exited, 130, 'exits 130 after cleaning up', { stderr: stderr.slice(-1500) });
-    t.same(await leftovers(mine), [], 'no service, container or network of the run is left');
   });
 
   await t.test('nothing of the project is left, and a swarm made here is left again', async (t) => {

@@ -106,14 +106,7 @@ export async function deployDocker(
     await compose(project, ['up', '-d', '--no-build', '--remove-orphans', '--scale', `${tier}=1`]);
     const components: DockerComponent[] = [];
     const servedByAlias: Record<string, string> = {};
-    const refresh = async () => {
-      const found = await describeProject(docker, project.name);
-      components.splice(0, components.length, ...found.map((f) => f.component));
-      for (const k of Object.keys(servedByAlias)) delete servedByAlias[k];
-      for (const f of found) servedByAlias[f.replicaId] = f.component.name;
-      dep.entryUrls = components.filter((c) => c.service !== 'prediction').map((c) => c.url);
-      dep.replicas = components.filter((c) => c.service === tier).length;
-    };
+    const refresh = async () => adopt(dep, await describeProject(docker, project.name));
     const dep: DockerDeployment = {
       topology,
       backend: 'docker',
@@ -150,10 +143,20 @@ export async function deployDocker(
   }
 }
 
-interface Described {
+export interface Described {
   component: DockerComponent;
   /** What the container's service puts in x-served-by (REPLICA_ID defaults to hostname:port). */
   replicaId: string;
+}
+
+/** Make what the engine reports the deployment's components, and what follows from them. */
+export function adopt(dep: DockerDeployment, found: Described[]): void {
+  dep.components.splice(0, dep.components.length, ...found.map((f) => f.component));
+  const alias = dep.servedByAlias ?? {};
+  for (const k of Object.keys(alias)) delete alias[k];
+  for (const f of found) alias[f.replicaId] = f.component.name;
+  dep.entryUrls = dep.components.filter((c) => c.service !== 'prediction').map((c) => c.url);
+  dep.replicas = dep.components.filter((c) => c.service === replicaTier(dep.topology)).length;
 }
 
 export async function projectContainers(docker: Docker, project: string, all = false) {

@@ -3,7 +3,9 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { COMPOSE_DIR, composePins, REPO_ROOT } from './compose.js';
 import {
+  adopt,
   checkEngineAndImages,
+  type Described,
   type DockerComponent,
   type DockerDeployment,
   lastLogLine,
@@ -77,11 +79,7 @@ export async function deploySwarm(
     const servedByAlias: Record<string, string> = {};
     const refresh = async () => {
       const found = await describeStack(docker, stack);
-      components.splice(0, components.length, ...found.map((f) => f.component));
-      for (const k of Object.keys(servedByAlias)) delete servedByAlias[k];
-      for (const f of found) servedByAlias[f.replicaId] = f.component.name;
-      dep.entryUrls = components.filter((c) => c.service !== 'prediction').map((c) => c.url);
-      dep.replicas = components.filter((c) => c.service === tier).length;
+      adopt(dep, found);
       if (opts.serverCpus)
         await pinContainers(
           docker,
@@ -218,9 +216,7 @@ async function scaleService(docker: Docker, name: string, replicas: number) {
   await service.update({ ...info.Spec, version: info.Version.Index, Mode: { Replicated: { Replicas: replicas } } });
 }
 
-interface Described {
-  component: DockerComponent;
-  replicaId: string;
+interface TaskDescribed extends Described {
   /** The task's container runs on this node (CPU, memory and pinning come from this engine). */
   local: boolean;
 }
@@ -230,7 +226,7 @@ interface Described {
  * reached at its docker_gwbridge address (no docker-proxy hop, as the docker backend does);
  * a task elsewhere only where it publishes a port, at its node's address.
  */
-async function describeStack(docker: Docker, stack: string): Promise<Described[]> {
+async function describeStack(docker: Docker, stack: string): Promise<TaskDescribed[]> {
   const tasks = (await stackTasks(docker, stack)).filter(
     (t) => t.DesiredState === 'running' && t.Status.State === 'running',
   );
@@ -238,7 +234,7 @@ async function describeStack(docker: Docker, stack: string): Promise<Described[]
     Containers?: Record<string, { IPv4Address: string }>;
   };
   const self = ((await docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
-  const out: Described[] = [];
+  const out: TaskDescribed[] = [];
   for (const t of tasks) {
     const containerId = t.Status.ContainerStatus?.ContainerID ?? '';
     const local = t.NodeID === self && containerId !== '';
