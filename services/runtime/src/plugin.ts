@@ -169,7 +169,7 @@ export const runtimePlugin = fp<RuntimeOptions>(
 
     app.setErrorHandler<FastifyError>((err, request, reply) => {
       const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
-      if (status >= 500) request.log.error({ err }, 'request failed');
+      if (status >= 500) request.log.error({ err, reqId: request.id }, 'request failed');
       reply.code(status).send({
         statusCode: status,
         error: STATUS_CODES[status] ?? 'Error',

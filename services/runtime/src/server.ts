@@ -9,6 +9,9 @@ export function fastifyOptions(config: BaseConfig): FastifyHttpOptions<Server> {
     logger: { level: config.LOG_LEVEL },
     // Per-request log lines would dominate CPU under load; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (pino's child() was 0.6 % of the monolith's CPU under load):
+    // request.log is the service's logger, and error logs name the request id themselves.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
