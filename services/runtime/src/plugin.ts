@@ -169,7 +169,10 @@ export const runtimePlugin = fp<RuntimeOptions>(
 
     app.setErrorHandler<FastifyError>((err, request, reply) => {
       const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
-      if (status >= 500) request.log.error({ err, reqId: request.id }, 'request failed');
+      // A client that hung up mid-request (the end of every load test) is not a server fault:
+      // the proxy's aborted upstream read lands here, once per request in flight.
+      const clientGone = request.raw.destroyed || reply.raw.destroyed;
+      if (status >= 500) request.log[clientGone ? 'info' : 'error']({ err, reqId: request.id }, 'request failed');
       reply.code(status).send({
         statusCode: status,
         error: STATUS_CODES[status] ?? 'Error',
