@@ -15,7 +15,7 @@ SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path 
 
 .PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices bench-resilience report clean \
 	engine images up-monolith up-microservices down compose-config bench-docker perf \
-	swarm-up swarm-down bench-swarm k8s-render
+	swarm-up swarm-down bench-swarm k8s-render push-images
 
 # Docker: OFFLINE=1 builds the base images here (no registry); OBS=1 adds Prometheus (+ Grafana
 # where its image can be had); SCALE=N replicas of the scaled tier.
@@ -97,6 +97,9 @@ bench-docker: build engine ## The quick plan on Docker containers (needs make im
 
 swarm-up: engine ## Swarm: init a single-node swarm if none, deploy TOPOLOGY (SCALE=N) as a stack, wait
 	scripts/docker/swarm.sh up $(TOPOLOGY) $(SCALE)
+
+push-images: ## Swarm/Kubernetes: push the three images to the registry IMAGE_PREFIX names (tags them into it first)
+	scripts/docker/swarm.sh push
 
 swarm-down: ## Swarm: remove the mlbench stacks (and bench stacks that died); leave a swarm swarm-up made
 	-$(MLBENCH) down --docker

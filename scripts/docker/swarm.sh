@@ -4,6 +4,7 @@
 #   scripts/docker/swarm.sh init                          single-node swarm if this engine is in none
 #   scripts/docker/swarm.sh up monolith|microservices [SCALE]   OBS=1 adds Prometheus (SWARM_PROMETHEUS_PORT)
 #   scripts/docker/swarm.sh down [TOPOLOGY]                 removes the stacks; leaves the swarm if init made it
+#   IMAGE_PREFIX=registry.example.com/mlbench/ scripts/docker/swarm.sh push   the images, for other nodes
 # Other nodes pull the images: build them with IMAGE_PREFIX=registry.example.com/mlbench/ and push
 # them first (see the README); a prefix that names a registry makes `deploy` pin their digests.
 set -euo pipefail
@@ -31,6 +32,32 @@ init() {
 # "registry.example.com/…" or "localhost:5000/…": a registry the other nodes can ask for digests.
 names_registry() { [[ ${IMAGE_PREFIX%%/*} == *[.:]* ]]; }
 
+# Every node pulls the images itself: they must be in a registry under IMAGE_PREFIX. Images built
+# under another prefix (the default mlbench/) are tagged into it first.
+push() {
+  names_registry || die "IMAGE_PREFIX=$IMAGE_PREFIX names no registry (e.g. registry.example.com/mlbench/ or localhost:5000/mlbench/)"
+  local s image source
+  for s in monolith prediction gateway; do
+    image="${IMAGE_PREFIX}$s:${MLBENCH_TAG}"
+    if ! image_present "$image"; then
+      source="${SOURCE_PREFIX:-mlbench/}$s:${MLBENCH_TAG}"
+      image_present "$source" || die "neither $image nor $source is here: run 'make images' first"
+      docker tag "$source" "$image"
+    fi
+    docker push -q "$image" >&2 || die "docker push $image failed (logged in? 'docker login ${IMAGE_PREFIX%%/*}')"
+    log "pushed $image"
+  done
+}
+
+# Nodes pull from the registry, so that is where the images must be (not necessarily here).
+require_registry_images() {
+  local s
+  for s in monolith prediction gateway; do
+    docker manifest inspect --insecure "${IMAGE_PREFIX}$s:${MLBENCH_TAG}" >/dev/null 2>&1 ||
+      die "${IMAGE_PREFIX}$s:${MLBENCH_TAG} is not in the registry: run 'make push-images' (with the same IMAGE_PREFIX)"
+  done
+}
+
 wait_converged() { # stack
   local started=$SECONDS lines updates
   while (( SECONDS - started < CONVERGE_TIMEOUT_S )); do
@@ -53,7 +80,7 @@ wait_converged() { # stack
 up() { # topology [scale]
   check_topology "$1"
   init
-  require_images
+  if names_registry; then require_registry_images; else require_images; fi
   local stack="${PROJECT_PREFIX:-mlbench}-$1" scale=${2:-1} started=$SECONDS
   export PREDICTION_REPLICAS=$scale MONOLITH_REPLICAS=$scale
   if [[ $1 == monolith && $scale -gt 1 && $SWARM_MONOLITH_PORT != 0 ]]; then
@@ -103,5 +130,6 @@ case "${1:-}" in
   init) init ;;
   up) shift; up "$@" ;;
   down) shift; down "$@" ;;
-  *) die "usage: swarm.sh init | up TOPOLOGY [SCALE] | down [TOPOLOGY]" ;;
+  push) push ;;
+  *) die "usage: swarm.sh init | up TOPOLOGY [SCALE] | down [TOPOLOGY] | push" ;;
 esac

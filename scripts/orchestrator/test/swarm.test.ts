@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/docker.js';
 import { freePort } from '../src/backends/ports.js';
 import { deploySwarm, STACK } from '../src/backends/swarm.js';
+import { which } from '../src/backends/which.js';
 import { benchBothReplicas, docker, engineAvailable, interruptBench, script, servedBy } from './docker-helpers.js';
 
 /**
@@ -22,6 +23,10 @@ t.setTimeout(900_000);
 
 const skip = await engineAvailable();
 if (skip && process.env.CI === 'true') throw new Error(`CI=true requires the Swarm test: ${skip}`);
+
+// Debian's docker-registry, a registry on loopback for the push-and-pull test (.ci/run installs it).
+const noRegistry = which('docker-registry') ? undefined : "no registry here (Debian's docker-registry)";
+if (noRegistry && process.env.CI === 'true') throw new Error(`CI=true requires the registry test: ${noRegistry}`);
 
 const swarmState = async () => ((await docker.info()) as { Swarm: { LocalNodeState: string } }).Swarm.LocalNodeState;
 
@@ -114,6 +119,68 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
     await run('bash', [script('swarm.sh'), 'down', 'microservices'], { env, timeout: 120_000 });
     t.same(await leftovers(prefix), [], 'swarm.sh down removed services, containers and network');
   });
+
+  await t.test(
+    'images pushed to a registry (make push-images) are what the nodes pull, pinned by digest',
+    { skip: noRegistry },
+    async (t) => {
+      const dir = await mkdtemp(join(tmpdir(), 'mlbench-registry-'));
+      const regPort = await freePort();
+      await writeFile(
+        join(dir, 'config.yml'),
+        `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${regPort}\n`,
+      );
+      const registry = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+      t.teardown(() => registry.kill());
+      for (let i = 0; i < 50; i++) {
+        const up = await request(`http://127.0.0.1:${regPort}/v2/`).then(
+          (r) => r.body.text().then(() => r.statusCode === 200),
+          () => false,
+        );
+        if (up) break;
+        await sleep(100);
+      }
+      const prefix = `mlbench-test-${process.pid}`;
+      const imagePrefix = `localhost:${regPort}/${prefix}/`;
+      const port = await freePort();
+      const marker = join(dir, 'created');
+      const env = {
+        ...process.env,
+        IMAGE_PREFIX: imagePrefix,
+        PROJECT_PREFIX: prefix,
+        SWARM_GATEWAY_PORT: String(port),
+        SWARM_MARKER: marker,
+      };
+      const untag = () =>
+        Promise.all(
+          ['monolith', 'prediction', 'gateway'].map((s) =>
+            docker
+              .getImage(`${imagePrefix}${s}:dev`)
+              .remove()
+              .catch(() => undefined),
+          ),
+        );
+      t.teardown(async () => {
+        await run('bash', [script('swarm.sh'), 'down', 'microservices'], { env }).catch(() => undefined);
+        await untag();
+      });
+      const { stderr } = await run('bash', [script('swarm.sh'), 'push'], { env, timeout: 300_000 });
+      t.equal(stderr.match(/^swarm\.sh: pushed /gm)?.length, 3, 'three images pushed');
+      await untag(); // so the node has to pull them
+      await run('bash', [script('swarm.sh'), 'up', 'microservices', '1'], { env, timeout: 300_000 });
+      const spec = (await docker.getService(`${prefix}-microservices_gateway`).inspect()) as {
+        Spec: { TaskTemplate: { ContainerSpec: { Image: string } } };
+      };
+      t.match(
+        spec.Spec.TaskTemplate.ContainerSpec.Image,
+        new RegExp(`^${imagePrefix}gateway:dev@sha256:[0-9a-f]{64}$`),
+        'the service runs the registry image, pinned to its digest',
+      );
+      t.equal((await servedBy(`http://127.0.0.1:${port}`, 5)).size, 1, 'and answers');
+      await run('bash', [script('swarm.sh'), 'down', 'microservices'], { env, timeout: 120_000 });
+      t.same(await leftovers(prefix), [], 'nothing of the stack is left');
+    },
+  );
 
   await t.test('deploySwarm: 2 prediction tasks, scaled to 3 and back through service updates', async (t) => {
     const dep = await deploySwarm('microservices', 2, { runId: `swarm-test-${process.pid}` });
