@@ -173,12 +173,10 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
     const d =
       backend === 'docker'
         ? await (await import('./backends/docker.js')).deployDocker(t, replicas, {
-            runId: o.runId,
             serverCpus: o.pinning.serverCpus,
           })
         : backend === 'swarm'
           ? await (await import('./backends/swarm.js')).deploySwarm(t, replicas, {
-              runId: o.runId,
               serverCpus: o.pinning.serverCpus,
             })
           : await deployProcesses(t, replicas, { modelPath: path, runId: o.runId, serverCpus: o.pinning.serverCpus });

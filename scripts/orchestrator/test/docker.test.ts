@@ -68,7 +68,7 @@ t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t
   });
 
   await t.test('deployDocker scales the prediction tier to 3 and back to 1 through the API', async (t) => {
-    const dep = await deployDocker('microservices', 2, { runId: `docker-test-${process.pid}` });
+    const dep = await deployDocker('microservices', 2, {});
     t.teardown(() => dep.stop());
     const gateway = dep.entryUrls[0]!;
     t.equal(dep.components.filter((c) => c.service === 'prediction').length, 2);

@@ -183,7 +183,7 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
   );
 
   await t.test('deploySwarm: 2 prediction tasks, scaled to 3 and back through service updates', async (t) => {
-    const dep = await deploySwarm('microservices', 2, { runId: `swarm-test-${process.pid}` });
+    const dep = await deploySwarm('microservices', 2, {});
     t.teardown(() => dep.stop());
     const gateway = dep.entryUrls[0]!;
     t.same(

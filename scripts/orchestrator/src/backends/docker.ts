@@ -15,7 +15,6 @@ export const BENCH_PROJECT_PREFIX = 'mlbench-bench-';
 const CONTAINER_PORT = 8080;
 
 export interface DockerBackendOptions {
-  runId: string;
   /** cpuset for every service container, e.g. "1" (the process backend's taskset rule). */
   serverCpus?: string | undefined;
   startTimeoutMs?: number;
@@ -70,7 +69,7 @@ export function projectName(topology: Topology): string {
 }
 export const PROJECT_NAME = /^mlbench-bench-(\d+)-\d+-(monolith|microservices)$/;
 
-function composeProject(topology: Topology, runId: string): ComposeProject {
+function composeProject(topology: Topology): ComposeProject {
   return {
     name: projectName(topology),
     files: [`${topology}.yaml`],
@@ -78,7 +77,6 @@ function composeProject(topology: Topology, runId: string): ComposeProject {
       // Load goes straight to container addresses (no docker-proxy hop), so nothing needs a fixed port.
       MONOLITH_PUBLISH: '127.0.0.1:',
       GATEWAY_PUBLISH: '127.0.0.1:',
-      MLBENCH_RUN_ID: runId,
     },
   };
 }
@@ -93,18 +91,17 @@ export async function deployDocker(
   opts: DockerBackendOptions,
 ): Promise<DockerDeployment> {
   const docker = opts.docker ?? new Docker();
-  const project = composeProject(topology, opts.runId);
+  const project = composeProject(topology);
   const tier = replicaTier(topology);
   const timeoutMs = opts.startTimeoutMs ?? 120_000;
-  const peaks = new Map<string, number>();
-  let monitor: NodeJS.Timeout | undefined;
+  const components: DockerComponent[] = [];
+  const resources = containerResources(docker, components, opts.memoryPollMs);
   const stop = async () => {
-    if (monitor) clearInterval(monitor);
+    resources.stop();
     await removeProject(docker, project);
   };
   try {
     await compose(project, ['up', '-d', '--no-build', '--remove-orphans', '--scale', `${tier}=1`]);
-    const components: DockerComponent[] = [];
     const servedByAlias: Record<string, string> = {};
     const refresh = async () => adopt(dep, await describeProject(docker, project.name));
     const dep: DockerDeployment = {
@@ -116,31 +113,54 @@ export async function deployDocker(
       components,
       servedByAlias,
       hops: topology === 'monolith' ? 1 : 2,
-      entrySpreading: entrySpreading(topology, replicas).replace(
-        /^(client-side balancer in the load generator|one gateway)/,
-        (m) => `${m} (containers on a Docker bridge network, reached at their own addresses)`,
-      ),
+      entrySpreading: containerSpreading(topology, replicas, 'containers on a Docker bridge network'),
       stop,
       scale: async (n: number) => {
         await scaleTier(docker, project.name, tier, n, timeoutMs, opts.serverCpus);
         await refresh();
         if (topology === 'microservices') await waitGatewaySees(dep.components, project.name, n, timeoutMs);
       },
-      sampleResources: () => sampleContainers(docker, components, peaks),
+      sampleResources: resources.sample,
     };
     await waitHealthy(docker, project.name, timeoutMs);
     if (opts.serverCpus) await pinAll(docker, project.name, opts.serverCpus);
     await refresh();
     await dep.scale(replicas);
-    const pollMs = opts.memoryPollMs ?? 2_000;
-    // Peak memory between scrapes: the engine reports only the current figure.
-    monitor = setInterval(() => void sampleContainers(docker, components, peaks).catch(() => undefined), pollMs);
-    monitor.unref();
+    resources.start();
     return dep;
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** How load reaches a container deployment's entry tier, for the report's fairness statement. */
+export function containerSpreading(topology: Topology, replicas: number, network: string): string {
+  return entrySpreading(topology, replicas).replace(
+    /^(client-side balancer in the load generator|one gateway)/,
+    (m) => `${m} (${network}, reached at their own addresses)`,
+  );
+}
+
+/**
+ * CPU and memory of a deployment's containers from the engine's stats; started, it also
+ * samples every pollMs so peak memory between scrapes is kept (the engine reports only the
+ * current figure).
+ */
+export function containerResources(docker: Docker, components: DockerComponent[], pollMs = 2_000) {
+  const peaks = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const sample = () => sampleContainers(docker, components, peaks);
+  return {
+    sample,
+    start() {
+      timer = setInterval(() => void sample().catch(() => undefined), pollMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
 }
 
 export interface Described {
@@ -317,7 +337,7 @@ interface EngineStats {
 }
 
 /** CPU seconds and memory of each container from the engine's stats (cgroup v1 or v2). */
-export async function sampleContainers(
+async function sampleContainers(
   docker: Docker,
   components: DockerComponent[],
   peaks: Map<string, number>,

@@ -5,6 +5,8 @@ import { COMPOSE_DIR, composePins, REPO_ROOT } from './compose.js';
 import {
   adopt,
   checkEngineAndImages,
+  containerResources,
+  containerSpreading,
   type Described,
   type DockerComponent,
   type DockerDeployment,
@@ -12,10 +14,8 @@ import {
   pinContainers,
   projectName,
   replicaTier,
-  sampleContainers,
   waitGatewaySees,
 } from './docker.js';
-import { entrySpreading } from './process.js';
 import type { ServiceName, Topology } from './types.js';
 import { which } from './which.js';
 
@@ -28,7 +28,6 @@ const CONTAINER_PORT = 8080;
 const GWBRIDGE = 'docker_gwbridge';
 
 export interface SwarmBackendOptions {
-  runId: string;
   /** cpuset for every task container on this node (the process backend's taskset rule). */
   serverCpus?: string | undefined;
   convergeTimeoutMs?: number;
@@ -67,15 +66,14 @@ export async function deploySwarm(
   const stack = projectName(topology);
   const tier = replicaTier(topology);
   const timeoutMs = opts.convergeTimeoutMs ?? 180_000;
-  const peaks = new Map<string, number>();
-  let monitor: NodeJS.Timeout | undefined;
+  const components: DockerComponent[] = [];
+  const resources = containerResources(docker, components, opts.memoryPollMs);
   const stop = async () => {
-    if (monitor) clearInterval(monitor);
+    resources.stop();
     await removeStack(docker, stack);
   };
   try {
-    await stackDeploy(topology, stack, replicas, opts.runId);
-    const components: DockerComponent[] = [];
+    await stackDeploy(topology, stack, replicas);
     const servedByAlias: Record<string, string> = {};
     const refresh = async () => {
       const found = await describeStack(docker, stack);
@@ -101,24 +99,16 @@ export async function deploySwarm(
       components,
       servedByAlias,
       hops: topology === 'monolith' ? 1 : 2,
-      entrySpreading: entrySpreading(topology, replicas).replace(
-        /^(client-side balancer in the load generator|one gateway)/,
-        (m) => `${m} (Swarm tasks on an overlay network, dnsrr, reached at their own addresses)`,
-      ),
+      entrySpreading: containerSpreading(topology, replicas, 'Swarm tasks on an overlay network, dnsrr'),
       stop,
       scale: async (n: number) => {
         await scaleService(docker, `${stack}_${tier}`, n);
         await settle(n);
       },
-      sampleResources: () => sampleContainers(docker, components, peaks),
+      sampleResources: resources.sample,
     };
     await settle(replicas);
-    // Peak memory between scrapes: the engine reports only the current figure.
-    monitor = setInterval(
-      () => void sampleContainers(docker, components, peaks).catch(() => undefined),
-      opts.memoryPollMs ?? 2_000,
-    );
-    monitor.unref();
+    resources.start();
     return dep;
   } catch (err) {
     await stop().catch(() => undefined);
@@ -127,7 +117,7 @@ export async function deploySwarm(
 }
 
 /** `docker stack deploy` with the .env pins: the CLI is what turns a stack file into services. */
-async function stackDeploy(topology: Topology, stack: string, replicas: number, runId: string) {
+async function stackDeploy(topology: Topology, stack: string, replicas: number) {
   const env = {
     ...process.env,
     ...composePins(),
@@ -135,7 +125,6 @@ async function stackDeploy(topology: Topology, stack: string, replicas: number, 
     PREDICTION_REPLICAS: String(replicas),
     SWARM_MONOLITH_PORT: '0',
     SWARM_GATEWAY_PORT: '0',
-    MLBENCH_RUN_ID: runId,
   };
   const args = ['stack', 'deploy', '--resolve-image', 'never', '-c', `${COMPOSE_DIR}/swarm/${topology}.yaml`, stack];
   try {
