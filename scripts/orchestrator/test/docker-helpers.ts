@@ -71,7 +71,7 @@ export async function benchBothReplicas(t: Test, backend: 'docker' | 'swarm'): P
     if (!t.ok(r, `${topology} trial recorded`) || !r) continue;
     t.equal(r.backend, backend);
     t.ok(r.valid, `${topology} run valid: ${r.invalidReasons.join('; ')}`);
-    t.equal(r.errors.count, 0, `${topology}: no errors`);
+    t.equal(r.errors.count, 0, `${topology}: no errors ${JSON.stringify(r.errors)}`);
     for (const name of [`${tier}-1`, `${tier}-2`, ...others]) {
       const res = r.resources[name];
       t.ok(res && res.cpuSeconds > 0 && res.rssMaxMB > 10, `${topology}: ${name} CPU and memory sampled`, { res });

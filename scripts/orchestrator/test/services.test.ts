@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MODEL_PATH, loadModel } from '@mlbench/model';
 import t from 'tap';
 import { request } from 'undici';
@@ -97,6 +98,46 @@ t.test('gateway answers 502/503 quickly when its upstream is gone', async (t) =>
   await ready.body.dump();
   const metrics = await (await request(`${gw}/metrics`)).body.text();
   t.match(metrics, /^gateway_upstreams\{state="usable"[^}]*\} 0$/m, 'its gauge shows no usable replica');
+});
+
+t.test('a stall of every prediction replica costs latency, not errors; a hung one is taken out', async (t) => {
+  // Default health settings (checks every 1 s, 500 ms timeout): a host hiccup that freezes
+  // both replicas for 700 ms makes each miss one check at most, so both stay in.
+  const micro = await deployProcesses('microservices', 2, opts);
+  t.teardown(() => micro.stop());
+  const gw = micro.entryUrls[0]!;
+  const replicas = ['prediction-1', 'prediction-2'].map((n) => micro.processes.get(n)!);
+  const statuses = new Map<number, number>();
+  let sending = true;
+  const worker = async () => {
+    for (let i = 0; i < 2_000 && sending; i++) {
+      const r = await predict(gw, { features });
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    }
+  };
+  const load = Promise.all(Array.from({ length: 4 }, worker));
+  for (let i = 0; i < 3; i++) {
+    await sleep(800);
+    for (const p of replicas) p.signal('SIGSTOP');
+    await sleep(700);
+    for (const p of replicas) p.signal('SIGCONT');
+  }
+  await sleep(800);
+  sending = false;
+  await load;
+  t.same([...statuses.keys()], [200], `every request succeeded: ${JSON.stringify(Object.fromEntries(statuses))}`);
+
+  // A replica that stays frozen fails check after check and is taken out within a few seconds.
+  replicas[0]!.signal('SIGSTOP');
+  const usable = async () =>
+    Number(
+      /^gateway_upstreams\{state="usable"[^}]*\} (\d+)$/m.exec(await (await request(`${gw}/metrics`)).body.text())?.[1],
+    );
+  const frozenAt = performance.now();
+  while ((await usable()) !== 1 && performance.now() - frozenAt < 6_000) await sleep(100);
+  const outAfter = performance.now() - frozenAt;
+  replicas[0]!.signal('SIGCONT');
+  t.ok(outAfter < 3_500, `the frozen replica was marked down after ${outAfter.toFixed(0)} ms (2 checks of 1 s)`);
 });
 
 t.test('SIGTERM during in-flight requests: every one of them completes', async (t) => {

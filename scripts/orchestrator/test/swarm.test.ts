@@ -151,15 +151,20 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
         SWARM_GATEWAY_PORT: String(port),
         SWARM_MARKER: marker,
       };
-      const untag = () =>
-        Promise.all(
-          ['monolith', 'prediction', 'gateway'].map((s) =>
+      // Tags, and the digest references the nodes' pulls leave (`<none>` in `docker images`).
+      const untag = async () => {
+        const refs = ['monolith', 'prediction', 'gateway'].map((s) => `${imagePrefix}${s}:dev`);
+        for (const image of await docker.listImages())
+          refs.push(...(image.RepoDigests ?? []).filter((d) => d.startsWith(imagePrefix)));
+        await Promise.all(
+          refs.map((ref) =>
             docker
-              .getImage(`${imagePrefix}${s}:dev`)
+              .getImage(ref)
               .remove()
               .catch(() => undefined),
           ),
         );
+      };
       t.teardown(async () => {
         await run('bash', [script('swarm.sh'), 'down', 'microservices'], { env }).catch(() => undefined);
         await untag();
@@ -179,6 +184,13 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
       t.equal((await servedBy(`http://127.0.0.1:${port}`, 5)).size, 1, 'and answers');
       await run('bash', [script('swarm.sh'), 'down', 'microservices'], { env, timeout: 120_000 });
       t.same(await leftovers(prefix), [], 'nothing of the stack is left');
+      await untag();
+      const left = (await docker.listImages()).flatMap((i) => [...(i.RepoTags ?? []), ...(i.RepoDigests ?? [])]);
+      t.same(
+        left.filter((r) => r.startsWith(imagePrefix)),
+        [],
+        'no tag or digest reference of the registry is left on this host',
+      );
     },
   );
 

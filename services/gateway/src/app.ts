@@ -52,6 +52,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     dispatcher,
     healthIntervalMs: config.HEALTH_INTERVAL_MS,
     healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
+    unhealthyThreshold: config.HEALTH_UNHEALTHY_THRESHOLD,
     outlier: {
       ...DEFAULT_OUTLIER_POLICY,
       consecutive5xx: config.EJECT_AFTER_5XX,

@@ -9,6 +9,8 @@ export const GatewayConfigSchema = Type.Object({
   DNS_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
   HEALTH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 1_000 }),
   HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+  /** Timed-out checks in a row that mark a replica down (a refused connection or a 503 counts at once). */
+  HEALTH_UNHEALTHY_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
   UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
   /** Share of requests that may be retried on another replica after a connection failure. */
