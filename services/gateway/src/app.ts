@@ -3,7 +3,7 @@ import type { FastifyReplyFromHooks } from '@fastify/reply-from';
 import { runtimePlugin, sheddingFrom } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { GatewayConfig } from './config.js';
 import { DnsDiscovery } from './discovery.js';
 import { classifyUpstreamError } from './errors.js';
@@ -130,7 +130,11 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     return true;
   };
   const replyOptions: FastifyReplyFromHooks = {
-    rewriteRequestHeaders: (_request, headers) => ({ ...headers, 'content-type': 'application/json' }),
+    // reply-from hands over its own copy of the client's headers: set the type in place.
+    rewriteRequestHeaders: (_request, headers) => {
+      headers['content-type'] = 'application/json';
+      return headers;
+    },
     getUpstream: (request) => (request as { upstream?: UpstreamState }).upstream?.origin ?? '',
     onResponse: (request, reply, res) => {
       const u = request.upstream;
@@ -143,7 +147,13 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
         res.stream.resume();
         return reply.from(request.url, replyOptions);
       }
-      reply.send(res.stream);
+      // The answer is small and bounded (≤ MAX_BATCH predictions): read it whole and send one
+      // Buffer, which Fastify writes with its headers at once; piping the stream cost events,
+      // end-of-stream listeners and extra writes per request.
+      (res.stream as unknown as Dispatcher.ResponseData['body']).bytes().then(
+        (bytes) => reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+        (error: Error) => replyOptions.onError?.(reply as never, { error }),
+      );
     },
     onError: (reply, { error }) => {
       const failure = classifyUpstreamError(error);

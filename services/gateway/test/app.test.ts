@@ -1,0 +1,130 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createFastify } from '@mlbench/runtime';
+import t, { type Test } from 'tap';
+import { gatewayApp, loadGatewayConfig } from '../src/app.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
+
+/** A real upstream on loopback that answers as `handler` says; requests it saw are counted. */
+async function upstream(t: Test, handler: Handler) {
+  const seen: { headers: IncomingMessage['headers']; body: string }[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.url === '/readyz') return res.end('{"ready":true}');
+      seen.push({ headers: req.headers, body: body.toString() });
+      handler(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+async function gateway(t: Test, urls: string[]) {
+  const config = loadGatewayConfig({ PORT: '0', PREDICTION_URLS: urls.join(','), LOG_LEVEL: 'silent' });
+  const app = createFastify(config);
+  await app.register(gatewayApp, { replicaId: 'gw-test', config });
+  t.teardown(() => app.close());
+  return app;
+}
+
+const predict = (payload: string) => ({
+  method: 'POST' as const,
+  url: '/predict',
+  headers: { 'content-type': 'application/json' },
+  payload,
+});
+
+t.test('an answer passes through byte for byte, with its status and headers', async (t) => {
+  const big = JSON.stringify({ predictions: Array.from({ length: 5000 }, (_, i) => i / 7) });
+  const up = await upstream(t, (_req, res, body) => {
+    const answer = body.toString().includes('"big"') ? big : '{"prediction":1.5}';
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'x-served-by': 'prediction-7' });
+    res.end(answer);
+  });
+  const app = await gateway(t, [up.url]);
+  const small = await app.inject(predict('{"features":[1,2]}'));
+  t.equal(small.statusCode, 200);
+  t.equal(small.body, '{"prediction":1.5}');
+  t.equal(small.headers['x-served-by'], 'prediction-7', "the replica's x-served-by wins");
+  t.equal(small.headers['content-type'], 'application/json; charset=utf-8');
+  t.equal(small.headers['content-length'], String(small.rawPayload.length));
+  t.equal(up.seen[0]!.body, '{"features":[1,2]}', 'the request body reaches the replica verbatim');
+  t.equal(up.seen[0]!.headers['content-type'], 'application/json', 'with its real content type');
+
+  const large = await app.inject(predict('{"big":true}'));
+  t.equal(large.statusCode, 200);
+  t.equal(large.rawPayload.length, Buffer.byteLength(big), `a ${big.length}-byte answer arrives whole`);
+  t.equal(large.body, big);
+});
+
+t.test("a replica's 4xx passes through unchanged and ejects nobody", async (t) => {
+  const up = await upstream(t, (_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end('{"statusCode":400,"code":"FST_ERR_VALIDATION","message":"body/features must be array"}');
+  });
+  const app = await gateway(t, [up.url]);
+  for (let i = 0; i < 10; i++) {
+    const res = await app.inject(predict('{"features":"x"}'));
+    t.equal(res.statusCode, 400);
+    t.match(res.json(), { code: 'FST_ERR_VALIDATION' });
+  }
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /^gateway_upstreams\{state="usable"[^}]*\} 1$/m, 'the replica is still usable');
+});
+
+t.test('a replica that breaks off mid-answer: retried on another, else a clean 502', async (t) => {
+  const broken = await upstream(t, (_req, res) => {
+    // Promise 100 bytes, send 10, then drop the connection.
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"predicti');
+    setTimeout(() => res.socket?.destroy(), 20);
+  });
+  const healthy = await upstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': 'healthy' });
+    res.end('{"prediction":2}');
+  });
+
+  const alone = await gateway(t, [broken.url]);
+  const res = await alone.inject(predict('{"features":[1]}'));
+  t.equal(res.statusCode, 502, 'no other replica: 502');
+  t.match(res.json(), { statusCode: 502, error: 'Bad Gateway', code: /UND_ERR_SOCKET|ECONNRESET/ });
+  t.equal(res.headers['content-length'], String(res.rawPayload.length), "the broken answer's length is not reused");
+
+  const pair = await gateway(t, [broken.url, healthy.url]);
+  const retried = await pair.inject(predict('{"features":[1]}'));
+  t.equal(retried.statusCode, 200, 'retried on the other replica');
+  t.equal(retried.body, '{"prediction":2}');
+  t.equal(retried.headers['x-served-by'], 'healthy');
+});
+
+t.test('a shedding replica (503 + Retry-After) hands the request to another', async (t) => {
+  const shedding = await upstream(t, (_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+    res.end('{"statusCode":503,"code":"FST_UNDER_PRESSURE"}');
+  });
+  const healthy = await upstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"prediction":3}');
+  });
+  const app = await gateway(t, [shedding.url, healthy.url]);
+  // Round robin offers each request to the shedding replica first (the retry moves the cursor
+  // past the healthy one); the retry budget's floor is 3 per second.
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject(predict('{"features":[1]}'));
+    t.equal(res.statusCode, 200);
+    t.equal(res.body, '{"prediction":3}');
+  }
+  t.equal(healthy.seen.length, 3, 'every request ended on the healthy replica');
+  t.equal(shedding.seen.length, 3, 'after the shedding one turned it away');
+  const spent = await app.inject(predict('{"features":[1]}'));
+  t.equal(spent.statusCode, 503, 'with the retry budget spent, the shed answer passes through');
+  t.equal(spent.headers['retry-after'], '1', 'with its Retry-After');
+});
