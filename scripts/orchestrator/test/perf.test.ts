@@ -70,7 +70,7 @@ t.test('mlbench perf runs end to end, writes its results once, and leaves nothin
   t.ok(json, 'results/perf/<id>.json written');
   t.ok(files.includes('latest.md'), 'and latest.md');
   const r = JSON.parse(await readFile(join(out, 'perf', json), 'utf8')) as PerfResults;
-  for (const side of ['monolith', 'fastify', 'bare', 'monolith-no-metrics', 'gateway'])
+  for (const side of ['monolith', 'fastify', 'bare', 'monolith-no-metrics', 'gateway', 'proxy'])
     t.ok((r.throughput[side]?.median ?? 0) > 0, `${side}: a maximum throughput`);
   t.ok(r.driver.probes.length > 0, 'the driver search probed');
   t.equal(r.inference.length, 3);

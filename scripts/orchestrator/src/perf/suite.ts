@@ -54,7 +54,16 @@ export interface PerfResults {
   settings: Omit<PerfOptions, 'log' | 'signal' | 'pinning'> & { pinning: string };
   throughput: Record<string, Spread>;
   ratios: Record<string, Spread>;
-  gatewayHop: { rateRps: number; directP50Ms: Spread; gatewayP50Ms: Spread; directP99Ms: Spread; gatewayP99Ms: Spread };
+  gatewayHop: {
+    rateRps: number;
+    directP50Ms: Spread;
+    gatewayP50Ms: Spread;
+    directP99Ms: Spread;
+    gatewayP99Ms: Spread;
+    /** The minimal proxy at the same rate: what any hop costs here. */
+    proxyP50Ms?: Spread;
+    proxyP99Ms?: Spread;
+  };
   driver: {
     autocannonMaxRps: Spread;
     autocannonCpuMsPer1k: number;
@@ -90,7 +99,7 @@ interface Server {
 
 const BODY = makeBodies({ features: 8, batchSize: 1, seed: 42 }, 1).bodies[0]!.toString('utf8');
 
-async function startFloor(kind: 'bare' | 'fastify', o: PerfOptions): Promise<Server> {
+async function startFloor(kind: 'bare' | 'fastify' | 'proxy', o: PerfOptions, upstream?: string): Promise<Server> {
   const cpus = o.pinning.serverCpus;
   const port = await freePort();
   const proc = new ManagedProcess(
@@ -103,6 +112,7 @@ async function startFloor(kind: 'bare' | 'fastify', o: PerfOptions): Promise<Ser
         PORT: String(port),
         MLBENCH_PARENT_PID: String(process.pid),
         MLBENCH_RUN_ID: o.runId,
+        ...(upstream ? { UPSTREAM: upstream } : {}),
       },
       cpus,
     },
@@ -275,7 +285,10 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
       serverCpus: o.pinning.serverCpus,
     });
     const gateway = keep({ name: 'gateway', url: gw.entryUrls[0]!, pid: undefined, stop: () => gw.stop() });
-    const sides = [mono, fastify, bare, noMetrics, gateway];
+    const predictionUrl = gw.components.find((c) => c.service === 'prediction')!.url;
+    // The ceiling any proxy in front of that replica on the same core can reach.
+    const proxy = keep(await startFloor('proxy', o, predictionUrl));
+    const sides = [mono, fastify, bare, noMetrics, gateway, proxy];
     for (const s of sides) await closedLoop(s.url, o, { durationMs: 1_000 }); // warm: JIT, pools
     const max = await interleave(o, sides, (s) => closedLoop(s.url, o));
     const rps = (name: string) => max.get(name)!.map((r) => r.rps);
@@ -284,19 +297,21 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
     res.ratios['monolith / bare'] = ratioSpread(rps('monolith'), rps('bare'));
     res.ratios['monolith / monolith-no-metrics'] = ratioSpread(rps('monolith'), rps('monolith-no-metrics'));
     res.ratios['gateway / monolith'] = ratioSpread(rps('gateway'), rps('monolith'));
+    res.ratios['gateway / proxy'] = ratioSpread(rps('gateway'), rps('proxy'));
+    res.ratios['proxy / monolith'] = ratioSpread(rps('proxy'), rps('monolith'));
     for (const s of [fastify, noMetrics]) await s.stop();
 
     // 2: the hop, at half the gateway's capacity, open loop, against the prediction replica directly and through the gateway.
     const half = Math.round(res.throughput.gateway!.median / 2);
-    o.log(`gateway hop: ${half} req/s (half the gateway's closed-loop maximum), direct vs through the gateway`);
+    o.log(`gateway hop: ${half} req/s (half the gateway's closed-loop maximum), direct vs gateway vs minimal proxy`);
     const direct: Server = {
       name: 'direct',
-      url: gw.components.find((c) => c.service === 'prediction')!.url,
+      url: predictionUrl,
       pid: undefined,
       stop: async () => {},
     };
     await driver.run(openLoopSpec(gateway.url, half, { ...o, durationMs: 1_000 }));
-    const hop = await interleave(o, [direct, gateway], async (s) =>
+    const hop = await interleave(o, [direct, gateway, proxy], async (s) =>
       summary(await driver.run(openLoopSpec(s.url, half, o))),
     );
     const pick = (name: string, k: 'p50' | 'p99') => spread(hop.get(name)!.map((x) => x[k]));
@@ -306,7 +321,10 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
       gatewayP50Ms: pick('gateway', 'p50'),
       directP99Ms: pick('direct', 'p99'),
       gatewayP99Ms: pick('gateway', 'p99'),
+      proxyP50Ms: pick('proxy', 'p50'),
+      proxyP99Ms: pick('proxy', 'p99'),
     };
+    await proxy.stop();
     await gateway.stop();
 
     // 3: the built-in driver's highest sustainable open-loop rate against the bare server.

@@ -16,8 +16,8 @@ export function perfTable(r: PerfResults): string {
   const h = r.gatewayHop;
   if (h.gatewayP50Ms)
     lines.push(
-      `| p50 at ${h.rateRps} req/s: direct / through gateway (ms) | ${s(h.directP50Ms, 3)} / ${s(h.gatewayP50Ms, 3)} |`,
-      `| p99 at ${h.rateRps} req/s: direct / through gateway (ms) | ${s(h.directP99Ms, 3)} / ${s(h.gatewayP99Ms, 3)} |`,
+      `| p50 at ${h.rateRps} req/s: direct / through gateway / through minimal proxy (ms) | ${s(h.directP50Ms, 3)} / ${s(h.gatewayP50Ms, 3)} / ${s(h.proxyP50Ms, 3)} |`,
+      `| p99 at ${h.rateRps} req/s: direct / through gateway / through minimal proxy (ms) | ${s(h.directP99Ms, 3)} / ${s(h.gatewayP99Ms, 3)} / ${s(h.proxyP99Ms, 3)} |`,
     );
   const d = r.driver;
   if (d.autocannonMaxRps)
