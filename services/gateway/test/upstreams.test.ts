@@ -135,7 +135,7 @@ function clockedPool(t: Test, slowStartMs: number, random?: () => number) {
 t.test('active checks: one late answer is not a verdict; a refusal or a 503 is', async (t) => {
   // /readyz answers 200, or hangs past the check timeout, or answers 503: as `mode` says.
   let mode: 'ok' | 'hang' | 'unready' = 'ok';
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     if (mode === 'hang') setTimeout(() => res.end('late'), 300);
     else res.writeHead(mode === 'ok' ? 200 : 503).end();
   });
