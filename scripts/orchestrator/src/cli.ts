@@ -182,9 +182,17 @@ export function buildCli(): Command {
       };
       const runId = o.runId ?? newRunId();
       const progress = new Progress(plannedRuns(runOpts));
-      const ac = abortOnSignals(
-        o.backend === 'process' ? undefined : async () => (await import('./backends/reap.js')).cleanupDetached(),
-      );
+      const cleanupDetached =
+        o.backend === 'process' ? undefined : async () => (await import('./backends/reap.js')).cleanupDetached();
+      const ac = abortOnSignals(cleanupDetached);
+      // An interrupted bench never ends as a success: should the event loop empty while it is
+      // still unwinding (a promise nobody will settle), hand containers to the detached cleaner
+      // and exit 130 rather than let Node exit 0 with everything still deployed.
+      process.on('beforeExit', () => {
+        if (!ac.signal.aborted) return;
+        process.stderr.write('mlbench: interrupted; cleanup did not finish here, handing it over\n');
+        void (cleanupDetached?.() ?? Promise.resolve()).finally(() => process.exit(130));
+      });
       progress.log(
         `mlbench bench: run ${runId}, plan ${plan.name}, scenario ${scenario.name}, backend ${o.backend}; ${pinning.description}`,
       );

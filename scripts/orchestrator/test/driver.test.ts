@@ -132,3 +132,30 @@ t.test('capacity search converges within 10% of a known capacity', async (t) => 
   );
   t.ok(found.failedAtRps !== null && found.failedAtRps > found.rateRps, 'bracketed by a failing probe');
 });
+
+t.test('an interrupt between two runs: the run in flight ends, the next one fails at once', async (t) => {
+  const server = await startFixtureServer(0, serverCpu);
+  const driver = new DriverProcess({ runId: 'test-close', cpus: driverCpu });
+  t.teardown(async () => {
+    await driver.close();
+    await server.proc.stop();
+  });
+  // What Ctrl-C does to a bench mid-warm-up: close the driver while a run is in flight.
+  const inFlight = driver.run(open(server.url, 100, 5000)).then(
+    (r) => `ended with ${r.completed} of ${r.scheduled} scheduled`,
+    (err: Error) => `failed: ${err.message}`,
+  );
+  await sleep(500);
+  await driver.close();
+  t.match(await inFlight, /^(ended|failed)/, 'the run in flight settles');
+  // Before the fix this promise never settled, and with nothing else pending the bench
+  // process exited with code 0, leaving its containers behind.
+  const settled = await Promise.race([
+    driver.run(open(server.url, 100, 1000)).then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    ),
+    sleep(3_000).then(() => 'still pending after 3 s'),
+  ]);
+  t.equal(settled, 'driver closed', 'a run asked for after close() is refused at once');
+});

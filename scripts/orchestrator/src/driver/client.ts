@@ -17,6 +17,7 @@ export class DriverProcess {
   >();
   readonly proc: ManagedProcess;
   private readonly ready: Promise<void>;
+  private closing = false;
 
   constructor(opts: { cpus?: string | undefined; runId: string }) {
     const taskset = opts.cpus ? which('taskset') : undefined;
@@ -61,14 +62,22 @@ export class DriverProcess {
 
   async run(spec: DriverRunSpec, onProgress?: (p: DriverProgress) => void): Promise<DriverRunResult> {
     await this.ready;
+    // A run asked for after close() (an interrupt lands between two runs) must fail, not wait
+    // for an answer that never comes: with nothing else pending, Node would exit with code 0.
+    if (this.closing || !this.proc.running) throw new Error('driver closed');
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
-      this.proc.child.send({ type: 'run', id, spec });
+      this.proc.child.send({ type: 'run', id, spec }, (err) => {
+        if (!err) return;
+        this.pending.delete(id);
+        reject(new Error(`driver unreachable: ${err.message}`));
+      });
     });
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (!this.proc.running) return;
     try {
       this.proc.child.send({ type: 'close' });
