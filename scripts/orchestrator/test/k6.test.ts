@@ -153,6 +153,35 @@ t.test('--driver k6 runs k6 with the run’s shape and ingests its summary into 
   t.match(written, { executor: 'constant-arrival-rate', rate: 200, duration: '5000ms', warmup: '0s' });
 });
 
+t.test('Ctrl-C: close() stops the k6 run in flight as k6 stops, and refuses the next run', async (t) => {
+  const workDir = await mkdtemp(join(tmpdir(), 'mlbench-k6-close-'));
+  process.env.K6_FAKE_SUMMARY = join(FIXTURES, 'k6-summary-healthy.json');
+  process.env.K6_FAKE_HOLD_MS = '60000';
+  t.teardown(() => {
+    delete process.env.K6_FAKE_SUMMARY;
+    delete process.env.K6_FAKE_HOLD_MS;
+  });
+  const driver = new K6Driver({ workDir, runId: `k6-close-${process.pid}`, binary: FAKE_K6 });
+  const spec = {
+    label: 'trial monolith×1',
+    targets: ['http://127.0.0.1:1'],
+    payload: { features: 8, batchSize: 1, seed: 1 },
+    mode: { kind: 'closed' as const, vus: 1, durationMs: 60_000 },
+    connectionsPerTarget: 1,
+    timeoutMs: 1_000,
+  };
+  const t0 = performance.now();
+  const running = driver.run(spec).then(
+    () => 'completed',
+    (err: Error) => err.message,
+  );
+  await new Promise((r) => setTimeout(r, 1_000));
+  await driver.close();
+  t.match(await running, /k6 exited with code 105/, 'the run in flight ends as k6 ends on Ctrl-C (105)');
+  t.ok(performance.now() - t0 < 15_000, 'at once, not after its 60 s');
+  await t.rejects(driver.run(spec), /driver closed/, 'a run asked for afterwards is refused');
+});
+
 t.test('shapes for k6 follow the driver spec (ramping stages, VUs)', async (t) => {
   const s = await loadScenario('ramp');
   const spec: DriverRunSpec = driverSpec(s, { entryUrls: ['http://127.0.0.1:1'], topology: 'monolith' } as never, 'x');

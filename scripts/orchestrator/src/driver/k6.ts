@@ -123,6 +123,8 @@ export class K6Driver {
   readonly binary: string;
   private runs = 0;
   pid: number | undefined;
+  private current: ManagedProcess | undefined;
+  private closing = false;
 
   constructor(private readonly opts: { workDir: string; runId: string; cpus?: string | undefined; binary?: string }) {
     const binary = opts.binary ?? which('k6');
@@ -131,6 +133,7 @@ export class K6Driver {
   }
 
   async run(spec: DriverRunSpec, onProgress?: (p: DriverProgress) => void): Promise<DriverRunResult> {
+    if (this.closing) throw new Error('driver closed');
     const n = ++this.runs;
     await mkdir(this.opts.workDir, { recursive: true });
     const scenarioFile = join(this.opts.workDir, `k6-${n}-scenario.json`);
@@ -167,7 +170,10 @@ export class K6Driver {
       this.opts.cpus ? which('taskset') : undefined,
     );
     this.pid = proc.pid;
-    const { code, signal } = await proc.exited;
+    this.current = proc;
+    const { code, signal } = await proc.exited.finally(() => {
+      this.current = undefined;
+    });
     if (code !== 0 && code !== K6_THRESHOLDS_FAILED)
       throw new Error(`k6 exited with code ${code ?? signal}; last output:\n${proc.logTail()}`);
     let summary: K6Summary;
@@ -191,7 +197,16 @@ export class K6Driver {
     return result;
   }
 
-  async close(): Promise<void> {}
+  /** Ctrl-C: stop the k6 run in flight as k6's own Ctrl-C does, and refuse further runs. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const proc = this.current;
+    if (!proc?.running) return;
+    proc.signal('SIGINT');
+    const timer = setTimeout(() => proc.killNow(), 5_000);
+    await proc.exited;
+    clearTimeout(timer);
+  }
 }
 
 /** A k6 run in the built-in driver's result shape; what k6 does not report stays empty. */
