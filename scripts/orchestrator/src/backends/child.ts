@@ -96,10 +96,10 @@ export class ManagedProcess {
     }
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited within graceMs. */
-  async stop(graceMs = 5_000): Promise<void> {
+  /** `signal` (SIGTERM), then SIGKILL if it has not exited within graceMs. */
+  async stop(graceMs = 5_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.running) return;
-    this.child.kill('SIGTERM');
+    this.child.kill(signal);
     const timer = sleep(graceMs).then(() => 'timeout' as const);
     if ((await Promise.race([this.exited, timer])) === 'timeout') {
       this.killNow();

@@ -200,12 +200,7 @@ export class K6Driver {
   /** Ctrl-C: stop the k6 run in flight as k6's own Ctrl-C does, and refuse further runs. */
   async close(): Promise<void> {
     this.closing = true;
-    const proc = this.current;
-    if (!proc?.running) return;
-    proc.signal('SIGINT');
-    const timer = setTimeout(() => proc.killNow(), 5_000);
-    await proc.exited;
-    clearTimeout(timer);
+    await this.current?.stop(5_000, 'SIGINT');
   }
 }
 
