@@ -124,15 +124,26 @@ export class UpstreamPool {
   pick(avoid?: UpstreamState): UpstreamState | undefined {
     const list = this.upstreams;
     const now = this.now();
+    let warming: number | undefined;
     for (let i = 0; i < list.length; i++) {
-      const u = list[(this.cursor + i) % list.length]!;
-      if (u !== avoid && this.isUsable(u, now) && this.admit(u, now)) {
-        this.cursor = (this.cursor + i + 1) % list.length;
-        u.requests++;
-        return u;
-      }
+      const at = (this.cursor + i) % list.length;
+      const u = list[at]!;
+      if (u === avoid || !this.isUsable(u, now)) continue;
+      if (this.admit(u, now)) return this.take(at);
+      warming ??= at;
     }
-    return undefined;
+    // Slow start shares traffic out among replicas; it never refuses a request that only a
+    // warming replica can take. It did: with the other replica ejected, nine picks in ten
+    // came back empty and clients got 503 NO_HEALTHY_UPSTREAM (532 in a test that froze both
+    // replicas for 700 ms) while a usable replica sat idle.
+    return warming === undefined ? undefined : this.take(warming);
+  }
+
+  private take(at: number): UpstreamState {
+    const u = this.upstreams[at]!;
+    this.cursor = (at + 1) % this.upstreams.length;
+    u.requests++;
+    return u;
   }
 
   /** Slow start: a returning replica takes a share of the picks that grows from 10% to 100%. */

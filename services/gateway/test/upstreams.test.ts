@@ -109,6 +109,18 @@ t.test('slow start: a returning replica gets a growing share of the picks', asyn
   t.ok(later.includes('http://a:1'), 'later it takes its turn again');
 });
 
+t.test('slow start never refuses a request only a warming replica can take', async (t) => {
+  const { pool, clock } = clockedPool(t, 2000, () => 0.5);
+  const [a, b] = pool.all as [UpstreamState, UpstreamState];
+  pool.reportConnectFailure(a, 'ECONNREFUSED');
+  clock.now = 1001; // a is back and warming (share ≈ 10%) ...
+  for (let i = 0; i < 3; i++) pool.reportStatus(b, 503); // ... when b is ejected for 5xx in a row
+  t.equal(pool.usableCount(), 1, 'one usable replica, and it is warming');
+  const picks = Array.from({ length: 10 }, () => pool.pick()?.origin);
+  t.same(picks, Array(10).fill(a.origin), 'it takes every request: none is refused as if no replica were usable');
+  t.equal(pool.pick(a), undefined, 'nothing else to retry on');
+});
+
 /** A pool on a manual clock, for the policy tests (no traffic, no health checks run). */
 function clockedPool(t: Test, slowStartMs: number, random?: () => number) {
   const clock = { now: 0 };
