@@ -10,6 +10,16 @@ import { CLI, processesOfRun } from './helpers.js';
 const mlbench = (args: string[], timeout = 60_000) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
 
+t.test('npx mlbench, as the README says, runs the CLI from the repository root', async (t) => {
+  // npm links a bin only if its target exists at install time; on a fresh clone that is
+  // before anything is built, so the linked entry point must be a committed file.
+  const root = join(import.meta.dirname, '../../..');
+  const r = spawnSync('npx', ['--no-install', 'mlbench', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /Usage: mlbench/);
+  t.match(r.stdout, /bench \[options\]/);
+});
+
 t.test('bad flags and unreadable scenarios: one line, non-zero exit', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mlbench-cli-'));
   const badJson = join(dir, 'bad.json');
