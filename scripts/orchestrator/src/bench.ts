@@ -204,7 +204,7 @@ export async function runBench(o: BenchOptions): Promise<{ dir: string; results:
     o.progress.log(
       `  ${r.phase} ${r.topology}×${r.replicas}${r.phase === 'sweep' ? ` F=${r.features}` : ` trial ${r.trial}`}: ` +
         `${r.achievedRps}/${r.targetRps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
-        `errors ${r.errors.count}, dropped ${r.dropped} — ${flag}${r.driverSaturated ? ' (driver saturated)' : ''}`,
+        `errors ${r.errors.count}, dropped ${r.dropped} — ${flag}${r.driverSaturated ? ` (driver behind schedule: lag p99 ${r.scheduleLagMs.p99} ms)` : ''}`,
     );
   };
   /** Every measured run: a fresh progress line, and an abort (not a crash) if interrupted. */

@@ -58,6 +58,7 @@ export interface RunResult {
   invalidReasons: string[];
   /** Percentiles this run has enough requests to claim. */
   trustworthyPercentiles: string[];
+  /** Schedule lag p99 over 2 ms: the driver fell behind (saturated, or not given the CPU). Name kept for schema v1. */
   driverSaturated: boolean;
   sloMet: boolean;
   startedAt: string;

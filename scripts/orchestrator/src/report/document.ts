@@ -134,7 +134,7 @@ function runsTable(runs: RunResult[]): Block {
         fmt(r.serviceTimeMs.p99, 3),
         r.errors.count,
         r.dropped,
-        `${fmt((r.resources.driver?.cpuCores ?? 0) * 100, 0)}%${r.driverSaturated ? ' SAT' : ''}`,
+        `${fmt((r.resources.driver?.cpuCores ?? 0) * 100, 0)}%${r.driverSaturated ? ' LATE' : ''}`,
         fmt(r.scheduleLagMs.p99, 3),
         r.valid ? 'yes' : `no: ${r.invalidReasons.join('; ')}`,
         r.sloMet ? 'met' : 'missed',
@@ -193,7 +193,7 @@ export function buildDocument(r: ResultsFile): Block[] {
       list: [
         ...(saturated
           ? [
-              `${saturated} run(s) had a saturated load generator (schedule lag p99 > 2 ms: requests left late): their latencies include the driver’s own delay.`,
+              `${saturated} run(s) had a load generator behind its schedule (schedule lag p99 > 2 ms, marked LATE: requests left late because the driver was saturated or was not given the CPU): latencies count from the scheduled send time, so they include that delay.`,
             ]
           : []),
         ...(invalid
