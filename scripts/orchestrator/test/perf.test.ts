@@ -73,6 +73,9 @@ t.test('mlbench perf runs end to end, writes its results once, and leaves nothin
   for (const side of ['monolith', 'fastify', 'bare', 'monolith-no-metrics', 'gateway', 'proxy'])
     t.ok((r.throughput[side]?.median ?? 0) > 0, `${side}: a maximum throughput`);
   t.ok(r.driver.probes.length > 0, 'the driver search probed');
+  t.ok((r.driver.builtinClosedRps?.median ?? 0) > 0, 'the built-in driver ran closed loop');
+  t.ok((r.driver.closedOverAutocannon?.median ?? 0) > 0, 'paired with autocannon');
+  t.match(stdout, /\| ratio built-in closed loop \/ autocannon \(paired rounds\) \| \d/);
   t.equal(r.inference.length, 3);
   t.same(Object.keys(r.memory).sort(), ['gateway', 'monolith', 'prediction']);
   t.ok(r.targets.length >= 12, 'every target judged');

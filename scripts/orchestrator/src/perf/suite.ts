@@ -70,6 +70,13 @@ export interface PerfResults {
     builtinSustainedRps: number;
     builtinCpuMsPer1k: number;
     scheduleLagP99Ms: number;
+    /**
+     * The built-in driver closed loop (same connections, no schedule), paired round by round
+     * with autocannon: what its HTTP client path costs apart from open-loop timing.
+     */
+    builtinClosedRps?: Spread;
+    builtinClosedCpuMsPer1k?: number;
+    closedOverAutocannon?: Spread;
     probes: { rateRps: number; achievedRps: number; dropped: number; errors: number; lagP99Ms: number; ok: boolean }[];
   };
   inference: {
@@ -359,6 +366,31 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
       );
       return { ok, cpuMsPer1k: (cpu * 1e6) / Math.max(1, r.completed), lag };
     };
+    // The same driver closed loop, paired with autocannon round by round: splits the gap into
+    // the client path (undici dispatch, bodies, histograms) and the open-loop schedule.
+    const closedSpec = {
+      ...openLoopSpec(bare.url, 1, o),
+      label: 'perf closed loop',
+      mode: { kind: 'closed' as const, vus: o.connections, durationMs: o.durationMs },
+    };
+    const closed = { rps: [] as number[], ratio: [] as number[], cpu: [] as number[] };
+    for (let i = 0; i < o.rounds; i++) {
+      if (o.signal.aborted) throw new Error('interrupted');
+      const ac = await closedLoop(bare.url, o);
+      const before = sampleProcess(driver.pid)?.cpuSeconds ?? 0;
+      const r = await driver.run(closedSpec);
+      const cpu = (sampleProcess(driver.pid)?.cpuSeconds ?? 0) - before;
+      if (r.ok !== r.completed) throw new Error(`built-in driver closed loop: ${r.completed - r.ok} failed requests`);
+      const rps = r.completed / (r.wallMs / 1000);
+      closed.rps.push(rps);
+      closed.ratio.push(rps / ac.rps);
+      closed.cpu.push((cpu * 1e6) / Math.max(1, r.completed));
+      o.log(`  closed loop: built-in ${Math.round(rps)}/s vs autocannon ${Math.round(ac.rps)}/s`);
+    }
+    res.driver.builtinClosedRps = spread(closed.rps);
+    res.driver.closedOverAutocannon = spread(closed.ratio);
+    res.driver.builtinClosedCpuMsPer1k = round3(spread(closed.cpu).median);
+
     let lo = 0;
     let hi = Math.round(res.driver.autocannonMaxRps.median * 1.3);
     let rate = Math.round(res.driver.autocannonMaxRps.median * 0.8);

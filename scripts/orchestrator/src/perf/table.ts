@@ -25,6 +25,12 @@ export function perfTable(r: PerfResults): string {
       `| built-in driver: highest sustained open-loop rate (req/s) | ${d.builtinSustainedRps} (lag p99 ${d.scheduleLagP99Ms} ms) |`,
       `| CPU per 1k requests: built-in driver / autocannon (ms) | ${d.builtinCpuMsPer1k} / ${d.autocannonCpuMsPer1k.toFixed(3)} |`,
     );
+  if (d.builtinClosedRps)
+    lines.push(
+      `| built-in driver closed loop, same connections (req/s) | ${s(d.builtinClosedRps)} (CPU ${d.builtinClosedCpuMsPer1k} ms per 1k) |`,
+      `| ratio built-in closed loop / autocannon (paired rounds) | ${s(d.closedOverAutocannon, 3)} |`,
+      `| ratio built-in open-loop sustained / its own closed loop | ${(d.builtinSustainedRps / d.builtinClosedRps.median).toFixed(3)} |`,
+    );
   for (const i of r.inference)
     lines.push(
       `| F=${i.features}: µs per row, model single / batch-64; route single / batch-64 | ${i.singleUsPerRow} / ${i.batchUsPerRow}; ${i.routeSingleUsPerRow} / ${i.routeBatchUsPerRow} |`,
