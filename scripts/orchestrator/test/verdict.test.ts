@@ -2,7 +2,7 @@ import t from 'tap';
 import { hopVerdict, verdict } from '../src/report/document.js';
 import type { ResultsFile, SummaryRow } from '../src/results.js';
 
-const spread = (x: number) => ({ median: x, min: x, max: x });
+const spread = (x: number) => ({ n: 1, median: x, min: x, max: x });
 
 function row(topology: string, capacityRps: number, capacityIsLowerBound: boolean, gatewayOverheadMs: number | null) {
   return {
@@ -59,7 +59,7 @@ t.test('a capacity search that never failed is stated as a floor, and the ratio 
     monoFloor.includes(
       'Capacity at the SLO: monolith at least 16000 req/s, microservices 2000 req/s on the same cores (at most 0.13×).',
     ),
-    monoFloor.at(-1),
+    String(monoFloor.at(-1)),
   );
   const microFloor = lines([row('monolith', 4_000, false, null), row('microservices', 4_000, true, 0.3)]);
   t.match(microFloor.at(-1)!, /microservices at least 4000 req\/s on the same cores \(at least 1\.00×\)/);
