@@ -63,4 +63,6 @@ t.test('a capacity search that never failed is stated as a floor, and the ratio 
   );
   const microFloor = lines([row('monolith', 4_000, false, null), row('microservices', 4_000, true, 0.3)]);
   t.match(microFloor.at(-1)!, /microservices at least 4000 req\/s on the same cores \(at least 1\.00×\)/);
+  const neither = lines([row('monolith', 16_000, true, null), row('microservices', 16_000, true, 0.3)]);
+  t.match(neither.at(-1)!, /\(ratio unknown: neither search found its limit\)/);
 });

@@ -94,11 +94,13 @@ export function verdict(r: ResultsFile): Block[] {
     const cap = (r: SummaryRow) => `${r.capacityIsLowerBound ? 'at least ' : ''}${r.capacityRps} req/s`;
     const ratio = fmt(micro.capacityRps / Math.max(1, mono.capacityRps), 2);
     const ratioText =
-      mono.capacityIsLowerBound === micro.capacityIsLowerBound
-        ? `${mono.capacityIsLowerBound ? '~' : ''}${ratio}×`
+      mono.capacityIsLowerBound && micro.capacityIsLowerBound
+        ? 'ratio unknown: neither search found its limit'
         : mono.capacityIsLowerBound
           ? `at most ${ratio}×`
-          : `at least ${ratio}×`;
+          : micro.capacityIsLowerBound
+            ? `at least ${ratio}×`
+            : `${ratio}×`;
     lines.push(
       `Capacity at the SLO: monolith ${cap(mono)}, microservices ${cap(micro)} on the same cores (${ratioText}).`,
     );
