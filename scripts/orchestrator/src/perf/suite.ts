@@ -345,10 +345,14 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
       scheduleLagP99Ms: 0,
       probes: [],
     };
-    const probe = async (rate: number) => {
+    /** One driver run and the CPU seconds the driver process spent on it. */
+    const runWithCpu = async (spec: Parameters<DriverProcess['run']>[0]) => {
       const before = sampleProcess(driver.pid)?.cpuSeconds ?? 0;
-      const r = await driver.run(openLoopSpec(bare.url, rate, o));
-      const cpu = (sampleProcess(driver.pid)?.cpuSeconds ?? 0) - before;
+      const r = await driver.run(spec);
+      return { r, cpu: (sampleProcess(driver.pid)?.cpuSeconds ?? 0) - before };
+    };
+    const probe = async (rate: number) => {
+      const { r, cpu } = await runWithCpu(openLoopSpec(bare.url, rate, o));
       const achieved = r.completed / (Math.max(r.wallMs, r.scheduledMs) / 1000);
       const lag = summarizeMs(decodeHistogram(r.scheduleLag)).p99;
       // Sustained: on schedule (lag p99 ≤ 1 ms), within 1 % of the rate, nothing dropped or failed.
@@ -377,9 +381,7 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
     for (let i = 0; i < o.rounds; i++) {
       if (o.signal.aborted) throw new Error('interrupted');
       const ac = await closedLoop(bare.url, o);
-      const before = sampleProcess(driver.pid)?.cpuSeconds ?? 0;
-      const r = await driver.run(closedSpec);
-      const cpu = (sampleProcess(driver.pid)?.cpuSeconds ?? 0) - before;
+      const { r, cpu } = await runWithCpu(closedSpec);
       if (r.ok !== r.completed) throw new Error(`built-in driver closed loop: ${r.completed - r.ok} failed requests`);
       const rps = r.completed / (r.wallMs / 1000);
       closed.rps.push(rps);
