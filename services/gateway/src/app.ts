@@ -1,13 +1,19 @@
 import httpProxy from '@fastify/http-proxy';
 import type { FastifyReplyFromHooks } from '@fastify/reply-from';
+import {
+  Balancer,
+  classifyUpstreamError,
+  DEFAULT_OUTLIER_POLICY,
+  RetryBudget,
+  UpstreamPool,
+  type UpstreamState,
+} from '@mlbench/balancer';
 import { runtimePlugin, sheddingFrom } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { GatewayConfig } from './config.js';
 import { DnsDiscovery } from './discovery.js';
-import { classifyUpstreamError } from './errors.js';
-import { DEFAULT_OUTLIER_POLICY, RetryBudget, UpstreamPool, type UpstreamState } from './upstreams.js';
 
 const OPAQUE = 'application/octet-stream';
 
@@ -118,11 +124,12 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   app.decorateRequest('upstream', undefined);
   app.decorateRequest('retried', false);
 
-  const retries = new RetryBudget(config.RETRY_BUDGET_RATIO);
-  /** One retry per request, on another usable replica, within the budget. */
-  const retryElsewhere = (request: { retried: boolean; upstream: UpstreamState | undefined }): boolean => {
-    if (request.retried || !retries.tryAcquire()) return false;
-    const other = pool.pick(request.upstream);
+  const balancer = new Balancer(pool, new RetryBudget(config.RETRY_BUDGET_RATIO));
+  /** Send the request on to the replica the balancer chose for its retry, if it chose one. */
+  const retryOn = (
+    request: { retried: boolean; upstream: UpstreamState | undefined },
+    other: UpstreamState | undefined,
+  ) => {
     if (!other) return false;
     request.retried = true;
     request.upstream = other;
@@ -139,13 +146,13 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     onResponse: (request, reply, res) => {
       const u = request.upstream;
       if (u) {
-        pool.reportStatus(u, res.statusCode);
         upstreamOutcomes.inc({ upstream: u.origin, outcome: String(res.statusCode) });
-      }
-      // A replica shedding load (503 + Retry-After) did no work: the request may go elsewhere.
-      if (res.statusCode === 503 && upstreamHeaders(res)['retry-after'] !== undefined && retryElsewhere(request)) {
-        res.stream.resume();
-        return reply.from(request.url, replyOptions);
+        // A replica shedding load (503 + Retry-After) did no work: the request may go elsewhere.
+        const shed = upstreamHeaders(res)['retry-after'] !== undefined;
+        if (retryOn(request, balancer.answered(u, res.statusCode, shed, request.retried))) {
+          res.stream.resume();
+          return reply.from(request.url, replyOptions);
+        }
       }
       // The answer is small and bounded (≤ MAX_BATCH predictions): read it whole and send one
       // Buffer, which Fastify writes with its headers at once; piping the stream cost events,
@@ -156,16 +163,15 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
       );
     },
     onError: (reply, { error }) => {
-      const failure = classifyUpstreamError(error);
       const request = reply.request;
       const u = request.upstream;
-      if (u) {
-        if (failure.connectionFailure) pool.reportConnectFailure(u, failure.code);
-        upstreamOutcomes.inc({ upstream: u.origin, outcome: failure.code });
-      }
-      // A prediction is idempotent and a failed connection never reached the model: try one
-      // other replica, within the retry budget. Timeouts are not retried (that would double load).
-      if (failure.connectionFailure && retryElsewhere(request)) return reply.from(request.url, replyOptions);
+      // A prediction is idempotent and a failed connection never reached the model: the
+      // balancer may send it to one other replica (timeouts are not retried).
+      const { failure, retry } = u
+        ? balancer.failed(u, error, request.retried)
+        : { failure: classifyUpstreamError(error), retry: undefined };
+      if (u) upstreamOutcomes.inc({ upstream: u.origin, outcome: failure.code });
+      if (retryOn(request, retry)) return reply.from(request.url, replyOptions);
       sendError(
         reply,
         failure.status,
@@ -200,8 +206,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
         // become {"type":"Buffer",…}); presenting the bytes as opaque keeps them verbatim, and
         // rewriteRequestHeaders restores the real type on the upstream request.
         request.raw.headers['content-type'] = OPAQUE;
-        retries.recordRequest();
-        request.upstream = pool.pick();
+        request.upstream = balancer.begin();
         if (!request.upstream)
           return sendError(reply, 503, 'Service Unavailable', 'no healthy prediction replica', 'NO_HEALTHY_UPSTREAM');
       },

@@ -1,3 +1,4 @@
+import { DEFAULT_OUTLIER_POLICY, HEALTH_CHECK, RETRY_BUDGET, UPSTREAM_TIMEOUTS } from '@mlbench/balancer';
 import { baseConfigProperties, ConfigError, loadConfig } from '@mlbench/runtime';
 import { type Static, Type } from '@sinclair/typebox';
 
@@ -7,18 +8,18 @@ export const GatewayConfigSchema = Type.Object({
   PREDICTION_URLS: Type.Optional(Type.String({ minLength: 1 })),
   PREDICTION_DNS: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9.\\-_]+:[0-9]{1,5}$' })),
   DNS_REFRESH_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 2_000 }),
-  HEALTH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: 1_000 }),
-  HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+  HEALTH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 600_000, default: HEALTH_CHECK.intervalMs }),
+  HEALTH_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: HEALTH_CHECK.timeoutMs }),
   /** Timed-out checks in a row that mark a replica down (a refused connection or a 503 counts at once). */
-  HEALTH_UNHEALTHY_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
-  UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
-  UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
+  HEALTH_UNHEALTHY_THRESHOLD: Type.Integer({ minimum: 1, maximum: 100, default: HEALTH_CHECK.unhealthyThreshold }),
+  UPSTREAM_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: UPSTREAM_TIMEOUTS.connectMs }),
+  UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: UPSTREAM_TIMEOUTS.perTryMs }),
   /** Share of requests that may be retried on another replica after a connection failure. */
-  RETRY_BUDGET_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.2 }),
+  RETRY_BUDGET_RATIO: Type.Number({ minimum: 0, maximum: 1, default: RETRY_BUDGET.ratio }),
   /** 5xx answers in a row that eject a replica; connection failures eject at once. */
-  EJECT_AFTER_5XX: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  EJECT_AFTER_5XX: Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_OUTLIER_POLICY.consecutive5xx }),
   /** First ejection period; it doubles on each ejection in a row, up to 30 s. */
-  EJECTION_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: 1_000 }),
+  EJECTION_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: DEFAULT_OUTLIER_POLICY.baseEjectionMs }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
   /**
    * Idle upstream sockets are kept this long. It must stay below the replicas' own

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
+import type { UpstreamPool } from '@mlbench/balancer';
 import type { FastifyBaseLogger } from 'fastify';
-import type { UpstreamPool } from './upstreams.js';
 
 /**
  * Keep the pool's replicas equal to the A/AAAA records of host:port, re-resolved on an

@@ -2,6 +2,5 @@ export * from './artifact.js';
 export * from './atomic.js';
 export * from './predict.js';
 export * from './random.js';
-export * from './schemas.js';
 export * from './train.js';
 export * from './train-file.js';

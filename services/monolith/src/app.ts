@@ -1,13 +1,12 @@
-import { type ModelServiceOptions, modelServiceApp } from '@mlbench/prediction';
+import { type ModelServiceOptions, modelServiceApp } from '@mlbench/serving';
 import type { FastifyPluginAsync } from 'fastify';
 
 /**
- * API and model in one process. It is deliberately the same code as the prediction
- * service: the benchmark compares topologies, so per-request work must be identical
- * and only the network hop through the gateway may differ.
+ * API tier and model in one process. The per-request work is the same code as the
+ * prediction service's (both come from @mlbench/serving): the benchmark compares
+ * topologies, so only the network hop through the gateway may differ. API-tier work
+ * (preprocessing) registers here, before the model's routes, when it is configured.
  */
-export const monolithApp: FastifyPluginAsync<Omit<ModelServiceOptions, 'service'>> = async (app, opts) => {
+export const monolithApp: FastifyPluginAsync<ModelServiceOptions> = async (app, opts) => {
   await app.register(modelServiceApp, { ...opts, service: 'monolith' });
 };
-
-export default monolithApp;

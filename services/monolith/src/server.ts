@@ -1,4 +1,5 @@
-import { startModelService } from '@mlbench/prediction';
 import { runMain } from '@mlbench/runtime';
+import { startModelService } from '@mlbench/serving';
+import { monolithApp } from './app.js';
 
-runMain('monolith', () => startModelService('monolith', { PORT: '8080', ...process.env }));
+runMain('monolith', () => startModelService('monolith', { PORT: '8080', ...process.env }, monolithApp));

@@ -1,35 +1,7 @@
-import { predictRoutes } from '@mlbench/model/routes';
-import type { LinearModel } from '@mlbench/model/serve';
-import { runtimePlugin, type SheddingOptions } from '@mlbench/runtime';
+import { type ModelServiceOptions, modelServiceApp } from '@mlbench/serving';
 import type { FastifyPluginAsync } from 'fastify';
 
-export interface ModelServiceOptions {
-  /** "prediction" or "monolith": the same model API, named for the tier it plays. */
-  service: string;
-  replicaId: string;
-  model: LinearModel;
-  maxBatch: number;
-  shedding?: SheddingOptions;
-  requestMetrics?: boolean;
-}
-
-/** The model behind HTTP: the whole prediction service, and the whole monolith. */
-export const modelServiceApp: FastifyPluginAsync<ModelServiceOptions> = async (app, opts) => {
-  await app.register(runtimePlugin, {
-    service: opts.service,
-    replicaId: opts.replicaId,
-    readiness: () => ({ ready: true, detail: { model: { name: opts.model.name, version: opts.model.version } } }),
-    ...(opts.shedding ? { shedding: opts.shedding } : {}),
-    requestMetrics: opts.requestMetrics ?? true,
-  });
-  const inference = app.metrics.inferenceDuration.labels(opts.service);
-  await app.register(predictRoutes, {
-    model: opts.model,
-    maxBatch: opts.maxBatch,
-    onInference: (seconds) => inference.observe(seconds),
-  });
+/** The prediction tier: the model behind HTTP and nothing else (the gateway does the API work). */
+export const predictionApp: FastifyPluginAsync<ModelServiceOptions> = async (app, opts) => {
+  await app.register(modelServiceApp, { ...opts, service: 'prediction' });
 };
-
-export default modelServiceApp;
-export { ModelServiceConfig } from './config.js';
-export { startModelService } from './start.js';

@@ -1,4 +1,5 @@
 import { runMain } from '@mlbench/runtime';
-import { startModelService } from './start.js';
+import { startModelService } from '@mlbench/serving';
+import { predictionApp } from './app.js';
 
-runMain('prediction', () => startModelService('prediction'));
+runMain('prediction', () => startModelService('prediction', process.env, predictionApp));

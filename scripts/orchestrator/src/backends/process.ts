@@ -1,5 +1,6 @@
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { describePolicy } from '@mlbench/balancer';
 import { SERVICE_NODE_FLAGS } from '@mlbench/runtime';
 import { type ProcSample, sampleProcess } from '../measure/procfs.js';
 import { ManagedProcess } from './child.js';
@@ -21,8 +22,12 @@ export interface ProcessBackendOptions {
   nice?: number;
 }
 
+/**
+ * A deployable is run as a program, never imported: services/<name>/dist/server.js (the
+ * public layout), found from this file's place in the repository.
+ */
 export function serverScript(service: ServiceName): string {
-  return fileURLToPath(new URL('./server.js', import.meta.resolve(`@mlbench/${service}`)));
+  return fileURLToPath(new URL(`../../../../services/${service}/dist/server.js`, import.meta.url));
 }
 
 interface Started extends Component {
@@ -157,8 +162,7 @@ export async function deployProcesses(
 
 /** How load reaches the replicas, named in every report (fairness rule). */
 export function entrySpreading(topology: Topology, replicas: number): string {
-  const policy =
-    'round robin, active /readyz checks every 1 s, ejection on a refused/reset connection or 5 consecutive 5xx (doubling back-off, never the last replica), one retry on another replica after a connection failure (budget 20%)';
+  const policy = describePolicy();
   return topology === 'monolith'
     ? `client-side balancer in the load generator over ${replicas} monolith replica(s): ${policy}`
     : `one gateway over ${replicas} prediction replica(s), same balancer module: ${policy}`;

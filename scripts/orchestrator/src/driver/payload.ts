@@ -1,4 +1,4 @@
-import { gaussian, mulberry32 } from '@mlbench/model';
+import { gaussian, mulberry32 } from '@mlbench/model/random';
 
 export interface PayloadSpec {
   features: number;

@@ -1,4 +1,4 @@
-import { mulberry32 } from '@mlbench/model';
+import { mulberry32 } from '@mlbench/model/random';
 
 /** What a driver needs to know to place arrivals in time. */
 export interface ScheduleSpec {

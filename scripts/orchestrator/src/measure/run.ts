@@ -1,4 +1,4 @@
-import { GatewayConfigSchema } from '@mlbench/gateway';
+import { HEALTH_CHECK, UPSTREAM_TIMEOUTS } from '@mlbench/balancer';
 import type { Deployment } from '../backends/types.js';
 import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
 import type { DriverMode, DriverProgress, DriverRunSpec, LoadDriver } from '../driver/types.js';
@@ -19,8 +19,6 @@ export const MIN_VALID_REQUESTS = 500;
 export const DRIVER_LAG_LIMIT_MS = 2;
 /** Kept well under the usual 20k open-file limit of one process. */
 const MAX_CONNECTIONS = 4000;
-/** The gateway's per-try timeout, mirrored by the client-side balancer in front of monolith replicas. */
-const PER_TRY_TIMEOUT_MS: number = GatewayConfigSchema.properties.UPSTREAM_TIMEOUT_MS.default;
 
 export interface RunContext {
   driver: LoadDriver;
@@ -90,7 +88,7 @@ export function driverSpec(s: Scenario, dep: Deployment, label: string, warmup =
     // Monolith replicas get the balancer the gateway gives prediction replicas (fairness rule).
     balancer:
       dep.topology === 'monolith'
-        ? { kind: 'client-lb', healthIntervalMs: 1000, perTryTimeoutMs: PER_TRY_TIMEOUT_MS }
+        ? { kind: 'client-lb', healthIntervalMs: HEALTH_CHECK.intervalMs, perTryTimeoutMs: UPSTREAM_TIMEOUTS.perTryMs }
         : { kind: 'round-robin' },
   };
 }

@@ -1,10 +1,13 @@
 import type { Dispatcher } from 'undici';
+import { isDefinitelyDown } from './errors.js';
+import { DEFAULT_OUTLIER_POLICY, DEFAULT_UNHEALTHY_THRESHOLD, type OutlierPolicy } from './policy.js';
 
 /**
  * Replica selection with health, shared by the gateway (over prediction replicas) and
  * by mlbench's client-side balancer (over monolith replicas), so both topologies get
  * the same protection. undici's BalancedPool never ejects a dead upstream; this does.
  */
+
 export interface UpstreamState {
   origin: string;
   /** Result of the last active /readyz check (optimistic until the first one). */
@@ -23,29 +26,6 @@ export interface UpstreamState {
   lastError?: string;
 }
 
-export interface OutlierPolicy {
-  /** Connection failures in a row that eject (a refused connection is strong evidence). */
-  consecutiveConnectFailures: number;
-  /** 5xx answers in a row that eject. */
-  consecutive5xx: number;
-  baseEjectionMs: number;
-  maxEjectionMs: number;
-  /**
-   * A replica that returns (restarted, readmitted) ramps from 10% to its full share of
-   * traffic over this time: a cold process answers far slower than a warm one and would
-   * otherwise shed or queue its first second of full-rate traffic.
-   */
-  slowStartMs: number;
-}
-
-export const DEFAULT_OUTLIER_POLICY: OutlierPolicy = {
-  consecutiveConnectFailures: 1,
-  consecutive5xx: 5,
-  baseEjectionMs: 1_000,
-  maxEjectionMs: 30_000,
-  slowStartMs: 3_000,
-};
-
 export interface UpstreamPoolOptions {
   dispatcher: Dispatcher;
   healthIntervalMs: number;
@@ -62,14 +42,6 @@ export interface UpstreamPoolOptions {
   outlier?: OutlierPolicy;
   now?: () => number;
   random?: () => number;
-}
-
-/** Nothing listens there (or no route to it): no need to wait for a second check. */
-const DEFINITELY_DOWN = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
-
-function errorCode(err: unknown): string | undefined {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e.code ?? e.cause?.code;
 }
 
 export class UpstreamPool {
@@ -224,8 +196,9 @@ export class UpstreamPool {
     } catch (err) {
       u.lastError = (err as Error).message;
       u.consecutiveCheckFailures++;
-      const definite = DEFINITELY_DOWN.has(errorCode(err) ?? '');
-      if (definite || u.consecutiveCheckFailures >= (this.opts.unhealthyThreshold ?? 2)) u.healthy = false;
+      const definite = isDefinitelyDown(err);
+      if (definite || u.consecutiveCheckFailures >= (this.opts.unhealthyThreshold ?? DEFAULT_UNHEALTHY_THRESHOLD))
+        u.healthy = false;
     }
   }
 
@@ -239,46 +212,5 @@ export class UpstreamPool {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-  }
-}
-
-/**
- * Retries allowed per one-second window: at most `ratio` of the requests (at least
- * `minPerWindow`), so that retries cannot multiply load on an already failing tier.
- */
-export class RetryBudget {
-  private windowStart = 0;
-  private requests = 0;
-  private previousRequests = 0;
-  private retries = 0;
-
-  constructor(
-    private readonly ratio = 0.2,
-    private readonly minPerWindow = 3,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
-
-  private roll(): void {
-    const t = this.now();
-    if (t - this.windowStart >= 1000) {
-      // A failure burst right after a window starts must still see the recent rate.
-      this.previousRequests = t - this.windowStart < 2000 ? this.requests : 0;
-      this.windowStart = t;
-      this.requests = 0;
-      this.retries = 0;
-    }
-  }
-
-  recordRequest(): void {
-    this.roll();
-    this.requests++;
-  }
-
-  tryAcquire(): boolean {
-    this.roll();
-    const base = Math.max(this.requests, this.previousRequests);
-    if (this.retries >= Math.max(this.minPerWindow, this.ratio * base)) return false;
-    this.retries++;
-    return true;
   }
 }

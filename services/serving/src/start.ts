@@ -1,14 +1,22 @@
 import { loadModel } from '@mlbench/model/serve';
 import { createFastify, listenUntilSignalled, loadConfig, replicaIdFor, sheddingFrom } from '@mlbench/runtime';
-import { modelServiceApp } from './app.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { type ModelServiceOptions, modelServiceApp } from './app.js';
 import { ModelServiceConfig } from './config.js';
 
-/** Validated config → model loaded → listening. Any failure rejects with one clear message. */
-export async function startModelService(service: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+/**
+ * Validated config → model loaded → listening. Any failure rejects with one clear message.
+ * `tierApp` is the deployable's own app (default: the model service alone).
+ */
+export async function startModelService(
+  service: string,
+  env: NodeJS.ProcessEnv = process.env,
+  tierApp: FastifyPluginAsync<ModelServiceOptions> = modelServiceApp,
+): Promise<void> {
   const config = loadConfig(ModelServiceConfig, env);
   const model = await loadModel(config.MODEL_PATH);
   const app = createFastify(config);
-  await app.register(modelServiceApp, {
+  await app.register(tierApp, {
     service,
     replicaId: replicaIdFor(config),
     model,

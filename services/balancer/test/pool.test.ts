@@ -1,11 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError } from '@mlbench/runtime';
 import t, { type Test } from 'tap';
 import { Agent } from 'undici';
-import { loadGatewayConfig } from '../src/config.js';
-import { classifyUpstreamError } from '../src/errors.js';
-import { RetryBudget, UpstreamPool, type UpstreamState } from '../src/upstreams.js';
+import { classifyUpstreamError, RetryBudget, UpstreamPool, type UpstreamState } from '../src/index.js';
 
 t.test('round robin skips ejected replicas and readmits them after a good check', async (t) => {
   const dispatcher = new Agent();
@@ -45,16 +42,6 @@ t.test('upstream failures map to 502 / 504', async (t) => {
   t.equal(classifyUpstreamError(wrap('UND_ERR_HEADERS_TIMEOUT')).status, 504);
   t.equal(classifyUpstreamError(wrap('UND_ERR_CONNECT_TIMEOUT')).status, 504);
   t.equal(classifyUpstreamError(wrap('UND_ERR_HEADERS_TIMEOUT')).connectionFailure, false);
-});
-
-t.test('gateway config needs exactly one discovery mode', async (t) => {
-  t.throws(() => loadGatewayConfig({ PORT: '1' }), ConfigError);
-  t.throws(() => loadGatewayConfig({ PREDICTION_URLS: 'http://a:1', PREDICTION_DNS: 'a:1' }), /exactly one/);
-  t.throws(() => loadGatewayConfig({ PREDICTION_URLS: 'not a url' }), /PREDICTION_URLS: "not a url" is not a URL/);
-  t.throws(() => loadGatewayConfig({ PREDICTION_URLS: 'ftp://a:1' }), /must be an http/);
-  t.throws(() => loadGatewayConfig({ PREDICTION_DNS: 'no-port' }), /PREDICTION_DNS/);
-  t.same(loadGatewayConfig({ PREDICTION_URLS: 'http://a:1/, http://b:2' }).upstreamUrls, ['http://a:1', 'http://b:2']);
-  t.equal(loadGatewayConfig({ PREDICTION_DNS: 'prediction:8081' }).PREDICTION_DNS, 'prediction:8081');
 });
 
 t.test('outlier ejection: back-off doubles, never the last replica, 5xx streaks count', async (t) => {

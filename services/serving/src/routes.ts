@@ -1,5 +1,5 @@
+import type { LinearModel } from '@mlbench/model/serve';
 import type { FastifyPluginAsync } from 'fastify';
-import type { LinearModel } from './predict.js';
 import {
   batchBodySchema,
   batchResponseSchema,

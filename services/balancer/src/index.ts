@@ -1,0 +1,5 @@
+export * from './budget.js';
+export * from './errors.js';
+export * from './policy.js';
+export * from './pool.js';
+export * from './retry.js';
