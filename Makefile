@@ -46,7 +46,8 @@ build: $(BUILD_STAMP) $(MODEL) ## Compile every package and train the default mo
 test: build ## Run unit and integration tests (tap)
 	npm test
 
-lint: install ## Lint (biome) and typecheck sources and tests
+lint: install ## Lint (biome), check workspace metadata, typecheck sources and tests
+	node scripts/lint/check-workspace.mjs
 	npx biome check .
 	npx tsc --build
 	npx tsc -p tsconfig.test.json

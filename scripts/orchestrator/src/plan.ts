@@ -1,10 +1,8 @@
-import type { Topology } from './backends/types.js';
 import type { CapacitySearchOptions } from './capacity.js';
 
 export interface Plan {
   name: string;
   scenario: string;
-  topologies: Topology[];
   replicas: number[];
   trials: number;
   /** Discarded load right after a deployment: JIT and connection pools of a cold process. */
@@ -21,7 +19,6 @@ export const PLANS: Record<string, Plan> = {
   quick: {
     name: 'quick',
     scenario: 'quick',
-    topologies: ['monolith', 'microservices'],
     replicas: [1],
     trials: 1,
     deployWarmupMs: 3000,
@@ -41,7 +38,6 @@ export const PLANS: Record<string, Plan> = {
   full: {
     name: 'full',
     scenario: 'steady',
-    topologies: ['monolith', 'microservices'],
     replicas: [1, 2],
     trials: 3,
     deployWarmupMs: 6000,

@@ -58,8 +58,8 @@ export interface RunResult {
   invalidReasons: string[];
   /** Percentiles this run has enough requests to claim. */
   trustworthyPercentiles: string[];
-  /** Schedule lag p99 over 2 ms: the driver fell behind (saturated, or not given the CPU). Name kept for schema v1. */
-  driverSaturated: boolean;
+  /** Schedule lag p99 over 2 ms: the driver fell behind (saturated, or not given the CPU). Files written before it was renamed call it driverSaturated. */
+  driverLate: boolean;
   sloMet: boolean;
   startedAt: string;
   /** Prometheus's view of the same window, per service (bench --with prometheus). */

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { Test } from 'tap';
 import { request } from 'undici';
-import { BENCH_PROJECT_PREFIX } from '../src/backends/docker.js';
+import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import type { ResultsFile } from '../src/results.js';
 import { CLI } from './helpers.js';
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { imageOf } from '../src/backends/compose.js';
-import { BENCH_PROJECT_PREFIX, deployDocker } from '../src/backends/docker.js';
+import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
+import { deployDocker } from '../src/backends/docker.js';
 import { freePort } from '../src/backends/ports.js';
 import {
   benchBothReplicas,

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { request } from 'undici';
 import { imageOf } from '../src/backends/compose.js';
-import { BENCH_PROJECT_PREFIX } from '../src/backends/docker.js';
+import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import { freePort } from '../src/backends/ports.js';
 import { deploySwarm, STACK } from '../src/backends/swarm.js';
 import { which } from '../src/backends/which.js';

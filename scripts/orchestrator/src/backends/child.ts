@@ -108,6 +108,11 @@ export class ManagedProcess {
   }
 }
 
-export function liveChildren(): ReadonlySet<ManagedProcess> {
-  return live;
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

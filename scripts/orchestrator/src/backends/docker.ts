@@ -1,17 +1,26 @@
 import Docker from 'dockerode';
-import { request } from 'undici';
-import type { ProcSample } from '../measure/procfs.js';
-import { parsePrometheusText } from '../measure/prometheus.js';
-import { type ComposeProject, compose, composeCommand, imageOf } from './compose.js';
-import { entrySpreading } from './process.js';
-import type { Component, Deployment, ServiceName, Topology } from './types.js';
+import { done, notYet, pollUntil } from '../poll.js';
+import { type ComposeProject, compose, composeCommand } from './compose.js';
+import {
+  adopt,
+  checkEngineAndImages,
+  containerResources,
+  containerSpreading,
+  type Described,
+  type DockerComponent,
+  type DockerDeployment,
+  lastLogLine,
+  pinContainers,
+  projectName,
+  replicaTier,
+  waitGatewaySees,
+} from './containers.js';
+import type { ServiceName, Topology } from './types.js';
 
 /** Every container of a project carries these (Compose's own labels; `docker compose ps` reads them). */
 export const PROJECT = 'com.docker.compose.project';
 const SERVICE = 'com.docker.compose.service';
 const NUMBER = 'com.docker.compose.container-number';
-/** Projects the bench starts are named for the mlbench process that owns them (see reapOrphans). */
-export const BENCH_PROJECT_PREFIX = 'mlbench-bench-';
 const CONTAINER_PORT = 8080;
 
 export interface DockerBackendOptions {
@@ -23,51 +32,12 @@ export interface DockerBackendOptions {
   memoryPollMs?: number;
 }
 
-export interface DockerComponent extends Component {
-  containerId: string;
-}
-
-export interface DockerDeployment extends Deployment {
-  project: string;
-  components: DockerComponent[];
-  /** Add or remove replicas of the scaled tier through the Docker API and wait until they serve. */
-  scale(replicas: number): Promise<void>;
-}
-
 /** A one-line reason when the engine or the images are missing, before anything is started. */
 export async function checkDockerReady(docker = new Docker()): Promise<void> {
   await checkEngineAndImages(docker);
   if (!(await composeCommand()))
     throw new Error("--backend docker needs 'docker compose' or 'docker-compose' (scripts/docker/ensure-engine.sh)");
 }
-
-export async function checkEngineAndImages(docker: Docker): Promise<void> {
-  try {
-    await docker.ping();
-  } catch {
-    throw new Error(
-      'no Docker engine answers (/var/run/docker.sock); start one with scripts/docker/ensure-engine.sh (make engine)',
-    );
-  }
-  for (const s of ['monolith', 'prediction', 'gateway']) {
-    const tag = imageOf(s);
-    await docker
-      .getImage(tag)
-      .inspect()
-      .catch(() => {
-        throw new Error(`image ${tag} is missing: run 'make images' (OFFLINE=1 on a machine without a registry)`);
-      });
-  }
-}
-
-export const replicaTier = (t: Topology): ServiceName => (t === 'monolith' ? 'monolith' : 'prediction');
-
-let deployments = 0;
-/** Owner pid first, so a later `mlbench down` can tell orphans from projects (and stacks) still in use. */
-export function projectName(topology: Topology): string {
-  return `${BENCH_PROJECT_PREFIX}${process.pid}-${++deployments}-${topology}`;
-}
-export const PROJECT_NAME = /^mlbench-bench-(\d+)-\d+-(monolith|microservices)$/;
 
 function composeProject(topology: Topology): ComposeProject {
   return {
@@ -134,51 +104,6 @@ export async function deployDocker(
   }
 }
 
-/** How load reaches a container deployment's entry tier, for the report's fairness statement. */
-export function containerSpreading(topology: Topology, replicas: number, network: string): string {
-  return entrySpreading(topology, replicas).replace(
-    /^(client-side balancer in the load generator|one gateway)/,
-    (m) => `${m} (${network}, reached at their own addresses)`,
-  );
-}
-
-/**
- * CPU and memory of a deployment's containers from the engine's stats; started, it also
- * samples every pollMs so peak memory between scrapes is kept (the engine reports only the
- * current figure).
- */
-export function containerResources(docker: Docker, components: DockerComponent[], pollMs = 2_000) {
-  const peaks = new Map<string, number>();
-  let timer: NodeJS.Timeout | undefined;
-  const sample = () => sampleContainers(docker, components, peaks);
-  return {
-    sample,
-    start() {
-      timer = setInterval(() => void sample().catch(() => undefined), pollMs);
-      timer.unref();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
-  };
-}
-
-export interface Described {
-  component: DockerComponent;
-  /** What the container's service puts in x-served-by (REPLICA_ID defaults to hostname:port). */
-  replicaId: string;
-}
-
-/** Make what the engine reports the deployment's components, and what follows from them. */
-export function adopt(dep: DockerDeployment, found: Described[]): void {
-  dep.components.splice(0, dep.components.length, ...found.map((f) => f.component));
-  const alias = dep.servedByAlias ?? {};
-  for (const k of Object.keys(alias)) delete alias[k];
-  for (const f of found) alias[f.replicaId] = f.component.name;
-  dep.entryUrls = dep.components.filter((c) => c.service !== 'prediction').map((c) => c.url);
-  dep.replicas = dep.components.filter((c) => c.service === replicaTier(dep.topology)).length;
-}
-
 export async function projectContainers(docker: Docker, project: string, all = false) {
   return docker.listContainers({ all, filters: { label: [`${PROJECT}=${project}`] } });
 }
@@ -211,11 +136,6 @@ async function pinAll(docker: Docker, project: string, cpus: string) {
     (await projectContainers(docker, project)).map((c) => c.Id),
     cpus,
   );
-}
-
-/** The process backend's taskset rule for containers: every service on the server cpuset. */
-export async function pinContainers(docker: Docker, ids: string[], cpus: string) {
-  await Promise.all(ids.map((id) => docker.getContainer(id).update({ CpusetCpus: cpus })));
 }
 
 /**
@@ -276,96 +196,24 @@ async function scaleTier(
 /** Until every (or each given) container of the project is healthy; fails fast on unhealthy or exited. */
 async function waitHealthy(docker: Docker, project: string, timeoutMs: number, ids?: string[]) {
   if (ids?.length === 0) return;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const targets = ids ?? (await projectContainers(docker, project, true)).map((c) => c.Id);
-    let pending = 0;
-    for (const id of targets) {
-      const info = await docker.getContainer(id).inspect();
-      const health = info.State.Health?.Status ?? (info.State.Running ? 'healthy' : 'exited');
-      if (health === 'healthy') continue;
-      if (health === 'unhealthy' || !info.State.Running) {
-        const logs = await lastLogLine(docker, id);
-        throw new Error(`container ${info.Name.slice(1)} is ${health}${logs ? `: ${logs}` : ''}`);
+  await pollUntil(
+    async () => {
+      const targets = ids ?? (await projectContainers(docker, project, true)).map((c) => c.Id);
+      let pending = 0;
+      for (const id of targets) {
+        const info = await docker.getContainer(id).inspect();
+        const health = info.State.Health?.Status ?? (info.State.Running ? 'healthy' : 'exited');
+        if (health === 'healthy') continue;
+        if (health === 'unhealthy' || !info.State.Running) {
+          const logs = await lastLogLine(docker, id);
+          throw new Error(`container ${info.Name.slice(1)} is ${health}${logs ? `: ${logs}` : ''}`);
+        }
+        pending++;
       }
-      pending++;
-    }
-    if (pending === 0 && targets.length > 0) return;
-    if (Date.now() > deadline) throw new Error(`${project}: not healthy after ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** A container's last log line (its reason for dying, usually), printable. */
-export async function lastLogLine(docker: Docker, id: string): Promise<string> {
-  return docker
-    .getContainer(id)
-    .logs({ stdout: true, stderr: true, tail: 5 })
-    .then(
-      (b) =>
-        b
-          .toString('utf8')
-          .replace(/[^\x20-\x7e\n]/g, '')
-          .trim()
-          .split('\n')
-          .pop() ?? '',
-    )
-    .catch(() => '');
-}
-
-/** The gateway re-resolves DNS every second; scaling counts only once it can send to every replica. */
-export async function waitGatewaySees(components: Component[], owner: string, replicas: number, timeoutMs: number) {
-  const gw = components.find((c) => c.service === 'gateway');
-  if (!gw) throw new Error(`${owner}: no gateway container`);
-  const deadline = Date.now() + timeoutMs;
-  let seen = '';
-  while (Date.now() < deadline) {
-    const res = await request(`${gw.url}/metrics`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-    const samples = parsePrometheusText(await res.body.text());
-    const count = (state: string) =>
-      samples.find((x) => x.name === 'gateway_upstreams' && x.labels.state === state)?.value;
-    seen = `${count('known')}/${count('usable')}`;
-    if (count('known') === replicas && count('usable') === replicas) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${owner}: the gateway sees ${seen} (known/usable) replicas, not ${replicas}`);
-}
-
-interface EngineStats {
-  cpu_stats?: { cpu_usage?: { total_usage?: number } };
-  memory_stats?: { usage?: number; stats?: Record<string, number> };
-}
-
-/** CPU seconds and memory of each container from the engine's stats (cgroup v1 or v2). */
-async function sampleContainers(
-  docker: Docker,
-  components: DockerComponent[],
-  peaks: Map<string, number>,
-): Promise<Map<string, ProcSample>> {
-  const out = new Map<string, ProcSample>();
-  await Promise.all(
-    components.map(async (c) => {
-      try {
-        const s = (await docker
-          .getContainer(c.containerId)
-          .stats({ stream: false, 'one-shot': true } as { stream: false })) as EngineStats;
-        const mem = s.memory_stats ?? {};
-        // What `docker stats` shows: usage less page cache the kernel may drop at will.
-        const inactive = mem.stats?.total_inactive_file ?? mem.stats?.inactive_file ?? 0;
-        const rssMB = Math.max(0, (mem.usage ?? 0) - inactive) / 2 ** 20;
-        const peak = Math.max(peaks.get(c.containerId) ?? 0, rssMB);
-        peaks.set(c.containerId, peak);
-        out.set(c.name, {
-          cpuSeconds: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
-          rssMB,
-          rssPeakMB: peak,
-        });
-      } catch {
-        // Removed while sampling (scaled down): left out, as a dead process is.
-      }
-    }),
+      return pending === 0 && targets.length > 0 ? done(undefined) : notYet;
+    },
+    { timeoutMs, intervalMs: 250, onTimeout: () => new Error(`${project}: not healthy after ${timeoutMs / 1000} s`) },
   );
-  return out;
 }
 
 /** Stop and remove everything of a project: Compose's own down, then anything it missed. */
@@ -382,13 +230,4 @@ export async function removeProject(docker: Docker, project: ComposeProject) {
       .getNetwork(n.Id)
       .remove()
       .catch(() => undefined);
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

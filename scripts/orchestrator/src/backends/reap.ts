@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
+import { pidAlive } from './child.js';
 import { REPO_ROOT } from './compose.js';
-import { PROJECT, PROJECT_NAME, pidAlive, removeProject } from './docker.js';
+import { PROJECT_NAME } from './containers.js';
+import { PROJECT, removeProject } from './docker.js';
 import { benchStacks, removeStack } from './swarm.js';
 
 /**

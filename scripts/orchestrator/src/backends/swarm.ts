@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { done, notYet, pollUntil } from '../poll.js';
 import { COMPOSE_DIR, composePins, REPO_ROOT } from './compose.js';
 import {
   adopt,
@@ -15,7 +16,7 @@ import {
   projectName,
   replicaTier,
   waitGatewaySees,
-} from './docker.js';
+} from './containers.js';
 import type { ServiceName, Topology } from './types.js';
 import { which } from './which.js';
 
@@ -170,32 +171,34 @@ async function waitConverged(docker: Docker, stack: string, topology: Topology, 
           ['gateway', 1],
         ],
   );
-  const deadline = Date.now() + timeoutMs;
   let seen = '';
-  for (;;) {
-    const tasks = await stackTasks(docker, stack);
-    for (const t of tasks) {
-      if (t.DesiredState === 'running' && (t.Status.State === 'rejected' || t.Status.State === 'failed')) {
-        const id = t.Status.ContainerStatus?.ContainerID;
-        const log = id ? await lastLogLine(docker, id) : '';
-        throw new Error(
-          `${stack}: task ${t.service}.${t.Slot} ${t.Status.State}: ${t.Status.Err ?? ''}${log ? ` (${log})` : ''}`,
-        );
+  let pendingErr = '';
+  await pollUntil(
+    async () => {
+      const tasks = await stackTasks(docker, stack);
+      for (const t of tasks) {
+        if (t.DesiredState === 'running' && (t.Status.State === 'rejected' || t.Status.State === 'failed')) {
+          const id = t.Status.ContainerStatus?.ContainerID;
+          const log = id ? await lastLogLine(docker, id) : '';
+          throw new Error(
+            `${stack}: task ${t.service}.${t.Slot} ${t.Status.State}: ${t.Status.Err ?? ''}${log ? ` (${log})` : ''}`,
+          );
+        }
       }
-    }
-    const running = (s: ServiceName) =>
-      tasks.filter((t) => t.service === s && t.DesiredState === 'running' && t.Status.State === 'running').length;
-    const lingering = tasks.filter((t) => t.DesiredState !== 'running' && t.Status.State === 'running').length;
-    seen = [...want.keys()].map((s) => `${s} ${running(s)}/${want.get(s)}`).join(', ');
-    if ([...want].every(([s, n]) => running(s) === n) && lingering === 0) return;
-    if (Date.now() > deadline) {
+      const running = (s: ServiceName) =>
+        tasks.filter((t) => t.service === s && t.DesiredState === 'running' && t.Status.State === 'running').length;
+      const lingering = tasks.filter((t) => t.DesiredState !== 'running' && t.Status.State === 'running').length;
+      seen = [...want.keys()].map((s) => `${s} ${running(s)}/${want.get(s)}`).join(', ');
       const pending = tasks.find((t) => t.DesiredState === 'running' && t.Status.State !== 'running');
-      throw new Error(
-        `${stack}: not converged after ${timeoutMs / 1000} s (${seen}${pending?.Status.Err ? `; ${pending.Status.Err}` : ''})`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+      pendingErr = pending?.Status.Err ? `; ${pending.Status.Err}` : '';
+      return [...want].every(([s, n]) => running(s) === n) && lingering === 0 ? done(undefined) : notYet;
+    },
+    {
+      timeoutMs,
+      intervalMs: 250,
+      onTimeout: () => new Error(`${stack}: not converged after ${timeoutMs / 1000} s (${seen}${pendingErr})`),
+    },
+  );
 }
 
 /** Change a service's replica count through the Docker API (a service update, as `docker service scale`). */
@@ -266,29 +269,35 @@ export async function removeStack(docker: Docker, stack: string, timeoutMs = 60_
       .remove()
       .catch(() => undefined);
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const containers = await docker.listContainers({ all: true, filters });
-    const networks = await docker.listNetworks({ filters });
-    if (containers.length === 0 && networks.length === 0) return;
-    // The network goes once no task uses it; until then the engine refuses.
-    if (containers.length === 0)
-      for (const n of networks)
-        await docker
-          .getNetwork(n.Id)
-          .remove()
-          .catch(() => undefined);
-    if (Date.now() > deadline) {
+  let left = '';
+  await pollUntil(
+    async () => {
+      const containers = await docker.listContainers({ all: true, filters });
+      const networks = await docker.listNetworks({ filters });
+      if (containers.length === 0 && networks.length === 0) return done(undefined);
+      left = `${containers.length} containers, ${networks.length} networks`;
+      // The network goes once no task uses it; until then the engine refuses.
+      if (containers.length === 0)
+        for (const n of networks)
+          await docker
+            .getNetwork(n.Id)
+            .remove()
+            .catch(() => undefined);
       // Last resort: the engine would remove them soon anyway, but nothing is to be left behind.
-      for (const c of containers)
-        await docker
-          .getContainer(c.Id)
-          .remove({ force: true, v: true })
-          .catch(() => undefined);
-      if (Date.now() > deadline + 15_000)
-        throw new Error(`${stack}: ${containers.length} containers, ${networks.length} networks left after removal`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+      if (Date.now() > deadline)
+        for (const c of containers)
+          await docker
+            .getContainer(c.Id)
+            .remove({ force: true, v: true })
+            .catch(() => undefined);
+      return notYet;
+    },
+    {
+      timeoutMs: timeoutMs + 15_000,
+      intervalMs: 250,
+      onTimeout: () => new Error(`${stack}: ${left} left after removal`),
+    },
+  );
 }
 
 /** Bench stacks on this engine, by name (empty when the engine is in no swarm). */

@@ -55,14 +55,3 @@ export function summarizeMs(h: Histogram): LatencySummaryMs {
     mean: round3(h.mean / 1000),
   };
 }
-
-/** Percentile spectrum for charts: latency (ms) at 0, 50, 90, 99, 99.9, 99.99 …. */
-export function spectrumMs(h: Histogram): { percentile: number; ms: number }[] {
-  const ps = [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99, 100];
-  return ps
-    .filter((p) => p <= 99.9 || h.totalCount >= 1 / (1 - p / 100))
-    .map((p) => ({
-      percentile: p,
-      ms: round3(h.getValueAtPercentile(p) / 1000),
-    }));
-}

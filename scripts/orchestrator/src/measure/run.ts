@@ -172,7 +172,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
   const lag = summarizeMs(decodeHistogram(r.scheduleLag));
   // The driver spins between sends (see driver/run.ts), so its CPU share is no signal:
   // it is saturated when it cannot send on schedule.
-  const driverSaturated = lag.p99 > DRIVER_LAG_LIMIT_MS;
+  const driverLate = lag.p99 > DRIVER_LAG_LIMIT_MS;
   const targetRps = s.executor === 'constant-vus' ? 0 : meanRatePerSecond(s);
   const achievedRps = requests / durationS;
   const errorRate = r.scheduled ? (errorsCount + r.dropped) / r.scheduled : 0;
@@ -222,7 +222,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     valid: invalidReasons.length === 0,
     invalidReasons,
     trustworthyPercentiles: PERCENTILE_MIN_REQUESTS.filter(([, n]) => requests >= n).map(([p]) => p),
-    driverSaturated,
+    driverLate,
     sloMet,
     startedAt,
   };

@@ -156,7 +156,7 @@ function runsTable(runs: RunResult[]): Block {
         fmt(r.serviceTimeMs.p99, 3),
         r.errors.count,
         r.dropped,
-        `${fmt((r.resources.driver?.cpuCores ?? 0) * 100, 0)}%${r.driverSaturated ? ' LATE' : ''}`,
+        `${fmt((r.resources.driver?.cpuCores ?? 0) * 100, 0)}%${r.driverLate ? ' LATE' : ''}`,
         fmt(r.scheduleLagMs.p99, 3),
         r.valid ? 'yes' : `no: ${r.invalidReasons.join('; ')}`,
         r.sloMet ? 'met' : 'missed',
@@ -172,7 +172,7 @@ export function buildDocument(r: ResultsFile): Block[] {
   const fairness = new Map<string, string>();
   for (const t of trials)
     fairness.set(t.topology, `${t.topology}: ${t.hopCount} hop(s) from load generator to model; ${t.entrySpreading}`);
-  const saturated = r.runs.filter((x) => x.driverSaturated).length;
+  const saturated = r.runs.filter((x) => x.driverLate).length;
   const serverCpus = cpuCount(c.pinning?.serverCpus);
   const maxReplicas = Math.max(0, ...((c.replicas as number[]) ?? []));
   const invalid = r.runs.filter((x) => !x.valid).length;

@@ -1,0 +1,149 @@
+import { join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { BACKEND_NAMES, BACKENDS, type BackendName } from '../backends/registry.js';
+import { which } from '../backends/which.js';
+import { K6_HINT } from '../driver/k6.js';
+import type { FaultSpec } from '../faults.js';
+import { choosePinning } from '../machine.js';
+import { PLANS } from '../plan.js';
+import { Progress } from '../progress.js';
+import { newRunId } from '../results.js';
+import { loadScenario } from '../scenario.js';
+import {
+  durationArg,
+  faultArg,
+  type Io,
+  int,
+  intList,
+  positive,
+  requirePrometheusIf,
+  topologies,
+  UsageError,
+} from './args.js';
+import { abortOnSignals } from './signals.js';
+
+/** Everything `bench` checks before it starts anything: a wrong request costs one line, not a run. */
+async function checkRequest(o: Record<string, any>): Promise<void> {
+  const backend = BACKENDS[o.backend as BackendName];
+  if (o.fault && !backend.faults)
+    throw new UsageError('--fault needs --backend process (faults act on local processes)');
+  if (o.model && !backend.anyModel)
+    throw new UsageError('--model needs --backend process (images carry the default model)');
+  await backend.checkReady().catch((err: Error) => {
+    throw new UsageError(err.message);
+  });
+  // Never a silent fallback: asked for k6, it runs k6 or stops here.
+  if (o.driver === 'k6' && !which('k6')) throw new UsageError(K6_HINT);
+  if (o.driver === 'k6' && o.fault) throw new UsageError('--fault needs --driver builtin (its per-second timeline)');
+  if (o.runId !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(o.runId))
+    throw new UsageError('--run-id may only contain letters, digits, ".", "_" and "-"');
+}
+
+export function benchCommand(program: Command, io: Io): void {
+  program
+    .command('bench')
+    .description('run a benchmark plan and write results.json, report.md and report.html')
+    .addOption(
+      new Option('--plan <name>', 'preset: quick (< 1 min) or full (make bench)')
+        .choices(Object.keys(PLANS))
+        .default('quick'),
+    )
+    .addOption(
+      new Option('--topology <t>', 'what to deploy').choices(['monolith', 'microservices', 'both']).default('both'),
+    )
+    .addOption(new Option('--backend <b>', 'where to deploy').choices(BACKEND_NAMES).default('process'))
+    .addOption(new Option('--driver <d>', 'load generator').choices(['builtin', 'k6']).default('builtin'))
+    .option('--scenario <name|path>', 'scenario from loadtests/scenarios, or a JSON file (default: the plan’s)')
+    .option('--replicas <list>', 'replica counts, e.g. 1,2,4 (default: the plan’s)', intList)
+    .option('--trials <n>', 'trials per configuration (default: the plan’s)', int('--trials', 1, 100))
+    .option('--slo-ms <ms>', 'p99 latency SLO for capacity search (default: the scenario’s)', positive('--slo-ms'))
+    .option(
+      '--fault <spec>',
+      'inject a fault into one replica of the scaled tier in every trial: kill@T, stop@T, pause@T[:D], restart@T[:D] (default scenario: resilience, replicas 3)',
+      faultArg,
+    )
+    .addOption(
+      new Option('--with <extra>', 'run beside the bench: prometheus (local binary, results/<id>/prometheus)').choices([
+        'prometheus',
+      ]),
+    )
+    .option('--no-capacity', 'skip the capacity search')
+    .option('--no-sweep', 'skip the model-cost sweep')
+    .option('--pin <mode>', 'CPU split: auto, off, or DRIVER_CPUS:SERVER_CPUS (e.g. 0:1)', 'auto')
+    .option('--min-duration <d>', 'shortest measured run that counts as valid', durationArg, 1000)
+    .option('--out <dir>', 'results root; each run gets its own new folder', 'results')
+    .option('--run-id <id>', 'name of the run folder (default: timestamp + random)')
+    .option('--model <path>', 'model artifact (default: the one make build trains)')
+    .action(async (o) => {
+      await checkRequest(o);
+      // Loaded on demand: charting is heavy and most commands (and every usage error) never need it.
+      const { BenchAborted, runBench } = await import('../bench.js');
+      const { buildPlan } = await import('../bench-plan.js');
+      const { buildDocument } = await import('../report/document.js');
+      const { toMarkdown } = await import('../report/render.js');
+      const preset = PLANS[o.plan]!;
+      const fault: FaultSpec | undefined = o.fault;
+      const scenario = await loadScenario(o.scenario ?? (fault ? 'resilience' : preset.scenario));
+      if (fault && fault.atMs + fault.durationMs >= scenario.durationMs)
+        throw new UsageError(
+          `--fault ${fault.text} ends after the scenario ${scenario.name} (${scenario.durationMs / 1000} s)`,
+        );
+      if (o.sloMs) scenario.slo = { ...scenario.slo, p99Ms: o.sloMs };
+      requirePrometheusIf(o.with);
+      const pinning = choosePinning(o.pin, which('taskset') !== undefined);
+      const backend = BACKENDS[o.backend as BackendName];
+      const plan = buildPlan({
+        preset,
+        scenario,
+        backend,
+        driver: o.driver,
+        topologies: topologies(o.topology),
+        replicas: o.replicas ?? (fault ? [3] : preset.replicas),
+        trials: o.trials ?? preset.trials,
+        capacity: o.capacity,
+        sweep: o.sweep,
+        fault,
+      });
+      const runId = o.runId ?? newRunId();
+      const progress = new Progress(plan.runCount);
+      const ac = abortOnSignals(backend.cleanupDetached);
+      // An interrupted bench never ends as a success: should the event loop empty while it is
+      // still unwinding (a promise nobody will settle), hand containers to the detached cleaner
+      // and exit 130 rather than let Node exit 0 with everything still deployed.
+      const onBeforeExit = () => {
+        if (!ac.signal.aborted) return;
+        io.err('mlbench: interrupted; cleanup did not finish here, handing it over\n');
+        void (backend.cleanupDetached?.() ?? Promise.resolve()).finally(() => process.exit(130));
+      };
+      process.on('beforeExit', onBeforeExit);
+      progress.log(
+        `mlbench bench: run ${runId}, plan ${preset.name}, scenario ${scenario.name}, backend ${backend.name}; ${pinning.description}`,
+      );
+      for (const note of plan.notes) progress.log(note);
+      try {
+        const { dir, results } = await runBench(plan, {
+          withPrometheus: o.with === 'prometheus',
+          outDir: resolve(o.out),
+          runId,
+          pinning,
+          minDurationMs: o.minDuration,
+          progress,
+          signal: ac.signal,
+          modelPath: o.model ? resolve(o.model) : undefined,
+        });
+        const headline = buildDocument(results).slice(5, 8);
+        io.out(
+          `\n${toMarkdown(headline)}\nresults: ${join(dir, 'results.json')}\nreport:  ${join(dir, 'report.html')}\n`,
+        );
+      } catch (err) {
+        if (err instanceof BenchAborted || ac.signal.aborted) {
+          io.err(`mlbench: interrupted; partial results saved as incomplete in ${join(resolve(o.out), runId)}\n`);
+          process.exit(130);
+        }
+        throw err;
+      } finally {
+        ac.dispose();
+        process.off('beforeExit', onBeforeExit);
+      }
+    });
+}

@@ -1,0 +1,38 @@
+import { Command } from 'commander';
+import { type Io, processIo } from './args.js';
+import { benchCommand } from './bench.js';
+import { perfCommand } from './perf.js';
+import { reportCommand } from './report.js';
+import { trainCommand } from './train.js';
+import { downCommand, upCommand } from './up.js';
+
+/** The whole command tree; building it starts nothing and reads nothing. */
+export function buildCli(io: Io = processIo): Command {
+  const program = new Command('mlbench')
+    .description('Deploy one model as a monolith and as gateway + prediction services, load both identically, compare.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({
+    writeOut: (str) => io.out(str),
+    writeErr: (str) => io.err(str),
+    outputError: (str, write) => write(`mlbench: ${str.replace(/^error: /, '')}`),
+  });
+  // Subcommands inherit exitOverride and the output routing: both are set before they are added.
+  for (const add of [trainCommand, benchCommand, perfCommand, reportCommand, upCommand, downCommand]) add(program, io);
+  return program;
+}
+
+/** Run one command line; resolves to the exit code (0, 1 for a failure, 2 for a usage error). */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const program = buildCli(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    if (e.code?.startsWith('commander.')) return e.exitCode || 2;
+    io.err(`mlbench: ${e.message.split('\n')[0]}\n`);
+    return 1;
+  }
+}
