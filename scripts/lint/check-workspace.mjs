@@ -31,7 +31,8 @@ function sourceFiles(dir) {
 /** Bare module specifiers a file imports (static, dynamic and re-exports). */
 export function importsOf(text) {
   const specs = new Set();
-  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|import\.meta\.resolve\s*\(\s*)['"]([^'"]+)['"]/g;
+  const re =
+    /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|import\.meta\.resolve\s*\(\s*)['"]([^'"]+)['"]/g;
   for (const m of text.matchAll(re)) specs.add(m[1]);
   return specs;
 }
@@ -90,7 +91,8 @@ export function checkWorkspace(root) {
     for (const w of wanted)
       if (!refs.includes(w)) problems.push(`${p.dir}/tsconfig.json: references no ${w}, which package.json depends on`);
     for (const r of refs)
-      if (!wanted.includes(r)) problems.push(`${p.dir}/tsconfig.json: references ${r}, which package.json does not depend on`);
+      if (!wanted.includes(r))
+        problems.push(`${p.dir}/tsconfig.json: references ${r}, which package.json does not depend on`);
 
     // Entry points exist once built.
     for (const field of ['main', 'types']) {
@@ -102,7 +104,9 @@ export function checkWorkspace(root) {
       const bad = sourceFor(p.abs, target);
       if (bad) problems.push(`${where}: exports point at ${bad}`);
     }
-    for (const [bin, target] of Object.entries(typeof p.json.bin === 'string' ? { bin: p.json.bin } : (p.json.bin ?? {}))) {
+    for (const [bin, target] of Object.entries(
+      typeof p.json.bin === 'string' ? { bin: p.json.bin } : (p.json.bin ?? {}),
+    )) {
       const bad = sourceFor(p.abs, target);
       if (bad) problems.push(`${where}: bin ${bin} points at ${bad}`);
     }
@@ -116,7 +120,8 @@ export function checkWorkspace(root) {
         if (spec.startsWith('.')) {
           const target = resolve(dirname(file), spec);
           const owner = pkgs.find((q) => target.startsWith(`${q.abs}/`));
-          if (owner && owner !== p) problems.push(`${rel}: imports ${spec}, inside ${owner.json.name} (use its package name)`);
+          if (owner && owner !== p)
+            problems.push(`${rel}: imports ${spec}, inside ${owner.json.name} (use its package name)`);
           continue;
         }
         if (spec.startsWith('node:')) continue;

@@ -31,7 +31,8 @@ function workspace(t: Test, change: (f: Files) => void = () => {}): string {
       dependencies: { '@mlbench/a': '0.1.0', fastify: '^5.12.8' },
     },
     'apps/gateway/tsconfig.json': { references: [{ path: '../../libs/a' }] },
-    'apps/gateway/src/app.ts': "import { a } from '@mlbench/a';\nimport type { FastifyInstance } from 'fastify';\nexport const g = a;\n",
+    'apps/gateway/src/app.ts':
+      "import { a } from '@mlbench/a';\nimport type { FastifyInstance } from 'fastify';\nexport const g = a;\n",
   };
   change(files);
   const root = mkdtempSync(join(tmpdir(), 'mlbench-ws-'));

@@ -1,6 +1,8 @@
 import { parseDuration } from './duration.js';
 
-export type FaultKind = 'kill' | 'stop' | 'pause' | 'restart';
+import type { FaultKind } from './results-schema.js';
+
+export type { FaultKind, FaultOutcome } from './results-schema.js';
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -25,27 +27,4 @@ export function parseFault(text: string): FaultSpec {
   if (m[3] !== undefined && (kind === 'kill' || kind === 'stop')) throw new Error(`--fault ${kind} takes no duration`);
   const durationMs = m[3] !== undefined ? parseDuration(m[3]) : DEFAULT_DURATION[kind];
   return { kind, atMs, durationMs, text };
-}
-
-export interface FaultOutcome {
-  kind: FaultKind;
-  spec: string;
-  target: string;
-  /** Actual injection time, seconds from the start of the run. */
-  injectedAtS: number;
-  /** pause: when it was resumed; restart: when the new process was ready. */
-  restoredAtS: number | null;
-  /** Requests that failed (any error) or were dropped from the injection to the end. */
-  requestsLost: number;
-  /** Failed share of the requests scheduled in the 10 s after injection. */
-  errorRate10s: number;
-  /** From injection to the end of the last second with an error (0: no error at all). */
-  timeToZeroErrorsS: number;
-  /** restart: from restore until the restarted replica answers requests again. */
-  restartedServesAfterS: number | null;
-  /** p99 of requests scheduled from injection until 10 s after (or after the restore). */
-  p99DuringFaultMs: number;
-  errorsBySecond: number[];
-  /** Retries made by the load generator's balancer (monolith) — the gateway counts its own. */
-  clientRetries: number;
 }

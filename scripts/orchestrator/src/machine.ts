@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Machine } from './results-schema.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const PACKAGES = [
@@ -47,7 +48,7 @@ function gitCommit(): string | undefined {
 }
 
 /** What every figure must name: the machine, the versions and the code. */
-export function describeMachine(): Record<string, unknown> {
+export function describeMachine(): Machine {
   const cpus = os.cpus();
   return {
     hostname: os.hostname(),

@@ -2,131 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@mlbench/model';
-import type { LatencySummaryMs } from './driver/histogram.js';
-import type { TimelineBucket } from './driver/types.js';
-import type { FaultOutcome } from './faults.js';
-import type { HopStats } from './measure/hops.js';
-import type { ServiceWindow } from './prometheus/api.js';
+import { Value } from '@sinclair/typebox/value';
+import { type ResultsFile, ResultsFileSchema, SCHEMA_VERSION } from './results-schema.js';
 
-export const SCHEMA_VERSION = 1;
-
-export interface ComponentResources {
-  cpuSeconds: number;
-  cpuSecondsPer1kRequests: number;
-  /** CPU used over the window as a share of one core. */
-  cpuCores: number;
-  rssMaxMB: number;
-}
-
-export type RunPhase = 'trial' | 'capacity' | 'sweep' | 'fault';
-
-export interface RunResult {
-  phase: RunPhase;
-  topology: string;
-  backend: string;
-  driver: string;
-  replicas: number;
-  scenario: string;
-  trial: number;
-  features: number;
-  batchSize: number;
-  targetRps: number;
-  achievedRps: number;
-  durationS: number;
-  requests: number;
-  ok: number;
-  errors: { count: number; rate: number; byStatus: Record<string, number>; network: Record<string, number> };
-  dropped: number;
-  latencyMs: LatencySummaryMs;
-  /** Same run measured from the actual send time (what a closed-loop tool would show). */
-  serviceTimeMs: LatencySummaryMs;
-  scheduleLagMs: LatencySummaryMs;
-  /** HdrHistogram of latency in µs (compressed base64), for merging and re-rendering. */
-  latencyHistogram: string;
-  hops: Record<string, HopStats>;
-  hopCount: number;
-  entrySpreading: string;
-  resources: Record<string, ComponentResources>;
-  servedBy: Record<string, number>;
-  timeline: TimelineBucket[];
-  /** The load generator's clock at the run's start (epoch ms), to place faults on the timeline. */
-  driverStartEpochMs: number;
-  windowLatencyMs: Record<string, LatencySummaryMs>;
-  clientRetries: number;
-  fault?: FaultOutcome;
-  valid: boolean;
-  invalidReasons: string[];
-  /** Percentiles this run has enough requests to claim. */
-  trustworthyPercentiles: string[];
-  /** Schedule lag p99 over 2 ms: the driver fell behind (saturated, or not given the CPU). Files written before it was renamed call it driverSaturated. */
-  driverLate: boolean;
-  sloMet: boolean;
-  startedAt: string;
-  /** Prometheus's view of the same window, per service (bench --with prometheus). */
-  prometheus?: Record<string, ServiceWindow>;
-}
-
-export interface CapacityProbe {
-  rateRps: number;
-  achievedRps: number;
-  p99Ms: number;
-  errorRate: number;
-  dropped: number;
-  pass: boolean;
-  reason?: string;
-}
-
-export interface CapacityResult {
-  topology: string;
-  replicas: number;
-  /** Highest probed rate that met the SLO (0 if none did). */
-  rateRps: number;
-  /** Lowest probed rate that failed, bounding the true capacity from above. */
-  failedAtRps: number | null;
-  probes: CapacityProbe[];
-}
-
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-  n: number;
-}
-
-export interface SummaryRow {
-  topology: string;
-  replicas: number;
-  hopCount: number;
-  targetRps: number;
-  trials: number;
-  validTrials: number;
-  p50Ms: Spread;
-  p99Ms: Spread;
-  p999Ms: Spread;
-  achievedRps: Spread;
-  errorRate: Spread;
-  cpuSecondsPer1k: Spread;
-  /** Per component kind (monolith, gateway, prediction, driver): peak RSS, max over trials and replicas. */
-  rssMaxMB: Record<string, number>;
-  capacityRps: number | null;
-  /** True when every probe passed: capacity is at least capacityRps, the search never found the limit. */
-  capacityIsLowerBound: boolean;
-  gatewayOverheadMs: number | null;
-}
-
-export interface ResultsFile {
-  schemaVersion: typeof SCHEMA_VERSION;
-  runId: string;
-  status: 'running' | 'complete' | 'incomplete' | 'failed';
-  statusReason?: string;
-  startedAt: string;
-  finishedAt?: string;
-  machine: Record<string, unknown>;
-  config: Record<string, unknown>;
-  runs: RunResult[];
-  capacity: CapacityResult[];
-  summary: SummaryRow[];
-}
+export * from './results-schema.js';
 
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -159,15 +38,35 @@ export async function readResults(dir: string): Promise<ResultsFile> {
   } catch (err) {
     throw new Error(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  let data: ResultsFile;
+  let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
     throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
   }
-  if (data.schemaVersion !== SCHEMA_VERSION)
-    throw new Error(`${path} has schemaVersion ${data.schemaVersion}; this mlbench reads ${SCHEMA_VERSION}`);
-  return data;
+  return checkResults(data, path);
+}
+
+/**
+ * A parsed results.json, checked against the schema; the error names the first field that
+ * does not match. Files written before a field was renamed are read under the new name.
+ */
+export function checkResults(data: unknown, path = 'results.json'): ResultsFile {
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (version !== SCHEMA_VERSION)
+    throw new Error(`${path} has schemaVersion ${String(version)}; this mlbench reads ${SCHEMA_VERSION}`);
+  for (const run of ((data as { runs?: unknown }).runs as Record<string, unknown>[] | undefined) ?? [])
+    if (run && typeof run === 'object' && 'driverSaturated' in run && !('driverLate' in run)) {
+      run.driverLate = run.driverSaturated;
+      delete run.driverSaturated;
+    }
+  const first = Value.Errors(ResultsFileSchema, data).First();
+  if (first) {
+    const field = first.path.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
+    const got = first.value === undefined ? 'missing' : JSON.stringify(first.value)?.slice(0, 60);
+    throw new Error(`${path} does not match the results schema at ${field}: ${first.message} (got ${got})`);
+  }
+  return data as ResultsFile;
 }
 
 /** results/perf/<id>.json and .md, written atomically; an existing id is an error, never overwritten. */

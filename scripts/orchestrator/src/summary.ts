@@ -1,12 +1,7 @@
-import type { CapacityResult, RunResult, Spread, SummaryRow } from './results.js';
+import type { CapacityResult, RunResult, SummaryRow } from './results.js';
+import { spread } from './spread.js';
 
-export function spread(values: number[]): Spread {
-  if (values.length === 0) return { median: 0, min: 0, max: 0, n: 0 };
-  const v = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  const median = v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-  return { median: Math.round(median * 1000) / 1000, min: v[0]!, max: v[v.length - 1]!, n: v.length };
-}
+export { spread };
 
 /** Gateway's own time: its server-side time minus the prediction service's, per request. */
 export function gatewayOverheadMs(r: RunResult): number | null {

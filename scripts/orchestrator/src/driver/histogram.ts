@@ -1,5 +1,6 @@
 import type { Histogram } from 'hdr-histogram-js';
 import hdr from 'hdr-histogram-js';
+import type { LatencySummaryMs } from '../results-schema.js';
 
 export type { Histogram };
 
@@ -30,15 +31,7 @@ export function mergeHistograms(encoded: string[]): Histogram {
   return out;
 }
 
-export interface LatencySummaryMs {
-  min: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  mean: number;
-}
+export type { LatencySummaryMs } from '../results-schema.js';
 
 export const round3 = (x: number) => Math.round(x * 1000) / 1000;
 

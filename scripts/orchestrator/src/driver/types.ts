@@ -1,4 +1,4 @@
-import type { LatencySummaryMs } from './histogram.js';
+import type { LatencySummaryMs, TimelineBucket } from '../results-schema.js';
 import type { PayloadSpec } from './payload.js';
 import type { ScheduleSpec } from './schedule.js';
 
@@ -20,18 +20,7 @@ export interface DriverRunSpec {
   windows?: { name: string; fromMs: number; toMs: number }[];
 }
 
-export interface TimelineBucket {
-  /** Second since the start of the run, by scheduled send time. */
-  t: number;
-  sent: number;
-  ok: number;
-  errors: number;
-  dropped: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  servedBy: Record<string, number>;
-}
+export type { TimelineBucket } from '../results-schema.js';
 
 export interface DriverRunResult {
   label: string;

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import type { Component } from '../backends/types.js';
+import type { HopStats } from '../results-schema.js';
 import {
   addSnapshots,
   type HistogramSnapshot,
@@ -9,15 +10,7 @@ import {
   subtract,
 } from './prometheus.js';
 
-export interface HopStats {
-  /** Requests the service answered on /predict* in the window, all statuses. */
-  requests: number;
-  meanMs: number;
-  p50Ms: number;
-  p99Ms: number;
-  /** Mean time inside the model call (model services only). */
-  inferenceMeanMs?: number;
-}
+export type { HopStats } from '../results-schema.js';
 
 interface ComponentSnapshot {
   request: HistogramSnapshot;

@@ -17,6 +17,7 @@ import { makeBodies } from '../driver/payload.js';
 import type { DriverRunResult } from '../driver/types.js';
 import type { Pinning } from '../machine.js';
 import { sampleProcess } from '../measure/procfs.js';
+import { spread as spreadOf } from '../spread.js';
 
 const run = promisify(execFile);
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
@@ -33,6 +34,7 @@ export interface PerfOptions {
   signal: AbortSignal;
 }
 
+/** Over rounds: the median and range (from the one spread()), with every round's value. */
 export interface Spread {
   median: number;
   min: number;
@@ -91,10 +93,10 @@ export interface PerfResults {
 }
 
 export function spread(values: number[]): Spread {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   const r = (x: number) => Math.round(x * 1000) / 1000;
-  return { median: r(mid), min: r(s[0] ?? 0), max: r(s.at(-1) ?? 0), values: values.map(r) };
+  const rounded = values.map(r);
+  const { median, min, max } = spreadOf(rounded);
+  return { median, min, max, values: rounded };
 }
 
 interface Server {

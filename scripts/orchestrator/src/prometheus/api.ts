@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import type { ServiceWindow } from '../results-schema.js';
 
 export interface VectorSample {
   metric: Record<string, string>;
@@ -21,11 +22,7 @@ export async function instantQuery(baseUrl: string, expr: string, timeS?: number
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }
 
-export interface ServiceWindow {
-  requests: number;
-  p99Ms: number | null;
-  cpuSeconds: number;
-}
+export type { ServiceWindow } from '../results-schema.js';
 
 /**
  * What Prometheus saw of one run: per service, requests answered, server-side p99 and CPU

@@ -56,7 +56,7 @@ export function capacityChart(r: ResultsFile): string | undefined {
   const replicas = [...new Set(r.capacity.map((c) => c.replicas))].sort((a, b) => a - b);
   const topologies = [...new Set(r.capacity.map((c) => c.topology))];
   return renderSvg({
-    title: title(`Capacity at SLO (p99 ≤ ${(r.config.slo as { p99Ms: number }).p99Ms} ms, errors < 0.1%)`),
+    title: title(`Capacity at SLO (p99 ≤ ${r.config.slo.p99Ms} ms, errors < 0.1%)`),
     legend,
     grid,
     xAxis: { type: 'category', name: 'replicas', data: replicas.map(String) },

@@ -166,15 +166,15 @@ function runsTable(runs: RunResult[]): Block {
 }
 
 export function buildDocument(r: ResultsFile): Block[] {
-  const m = r.machine as Record<string, any>;
-  const c = r.config as Record<string, any>;
+  const m = r.machine;
+  const c = r.config;
   const trials = r.runs.filter((x) => x.phase === 'trial');
   const fairness = new Map<string, string>();
   for (const t of trials)
     fairness.set(t.topology, `${t.topology}: ${t.hopCount} hop(s) from load generator to model; ${t.entrySpreading}`);
   const saturated = r.runs.filter((x) => x.driverLate).length;
   const serverCpus = cpuCount(c.pinning?.serverCpus);
-  const maxReplicas = Math.max(0, ...((c.replicas as number[]) ?? []));
+  const maxReplicas = Math.max(0, ...c.replicas);
   const invalid = r.runs.filter((x) => !x.valid).length;
   const blocks: Block[] = [
     { h: `mlbench report — run ${r.runId}`, level: 2 },

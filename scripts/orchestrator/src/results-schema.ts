@@ -1,0 +1,237 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+/**
+ * results.json, as a TypeBox schema: the source of truth for what a run writes, what
+ * `mlbench report` accepts (a file that does not match is refused with the field named)
+ * and the types the report is written against. Objects stay open (extra fields are
+ * allowed) so a newer writer's additions do not break an older reader of the same
+ * schemaVersion.
+ */
+export const SCHEMA_VERSION = 1;
+
+const Num = Type.Number();
+const Int = Type.Integer({ minimum: 0 });
+const Str = Type.String();
+const Counts = Type.Record(Type.String(), Type.Number());
+const Obj = <T extends Record<string, TSchema>>(props: T, description?: string) =>
+  Type.Object(props, { additionalProperties: true, ...(description ? { description } : {}) });
+
+export const LatencySummarySchema = Obj({ min: Num, p50: Num, p90: Num, p99: Num, p999: Num, max: Num, mean: Num });
+
+export const HopStatsSchema = Obj({
+  requests: Num,
+  meanMs: Num,
+  p50Ms: Num,
+  p99Ms: Num,
+  inferenceMeanMs: Type.Optional(Num),
+});
+
+export const ComponentResourcesSchema = Obj({
+  cpuSeconds: Num,
+  cpuSecondsPer1kRequests: Num,
+  /** CPU used over the window as a share of one core. */
+  cpuCores: Num,
+  rssMaxMB: Num,
+});
+
+export const TimelineBucketSchema = Obj({
+  t: Int,
+  sent: Int,
+  ok: Int,
+  errors: Int,
+  dropped: Int,
+  p50Ms: Num,
+  p99Ms: Num,
+  maxMs: Num,
+  servedBy: Counts,
+});
+
+export const FaultKindSchema = Type.Union([
+  Type.Literal('kill'),
+  Type.Literal('stop'),
+  Type.Literal('pause'),
+  Type.Literal('restart'),
+]);
+
+export const FaultOutcomeSchema = Obj({
+  kind: FaultKindSchema,
+  spec: Str,
+  target: Str,
+  injectedAtS: Num,
+  restoredAtS: Type.Union([Num, Type.Null()]),
+  requestsLost: Int,
+  errorRate10s: Num,
+  timeToZeroErrorsS: Num,
+  restartedServesAfterS: Type.Union([Num, Type.Null()]),
+  p99DuringFaultMs: Num,
+  errorsBySecond: Type.Array(Num),
+  clientRetries: Int,
+});
+
+export const ServiceWindowSchema = Obj({ requests: Num, p99Ms: Type.Union([Num, Type.Null()]), cpuSeconds: Num });
+
+export const RunPhaseSchema = Type.Union([
+  Type.Literal('trial'),
+  Type.Literal('capacity'),
+  Type.Literal('sweep'),
+  Type.Literal('fault'),
+]);
+
+export const RunResultSchema = Obj({
+  phase: RunPhaseSchema,
+  topology: Str,
+  backend: Str,
+  driver: Str,
+  replicas: Int,
+  scenario: Str,
+  trial: Int,
+  features: Int,
+  batchSize: Int,
+  targetRps: Num,
+  achievedRps: Num,
+  durationS: Num,
+  requests: Int,
+  ok: Int,
+  errors: Obj({ count: Int, rate: Num, byStatus: Counts, network: Counts }),
+  dropped: Int,
+  /** From the scheduled send time: what a user waits. */
+  latencyMs: LatencySummarySchema,
+  /** Same run measured from the actual send time (what a closed-loop tool would show). */
+  serviceTimeMs: LatencySummarySchema,
+  scheduleLagMs: LatencySummarySchema,
+  /** HdrHistogram of latency in µs (compressed base64), for merging and re-rendering. */
+  latencyHistogram: Str,
+  hops: Type.Record(Type.String(), HopStatsSchema),
+  hopCount: Int,
+  entrySpreading: Str,
+  resources: Type.Record(Type.String(), ComponentResourcesSchema),
+  servedBy: Counts,
+  timeline: Type.Array(TimelineBucketSchema),
+  /** The load generator's clock at the run's start (epoch ms), to place faults on the timeline. */
+  driverStartEpochMs: Num,
+  windowLatencyMs: Type.Record(Type.String(), LatencySummarySchema),
+  clientRetries: Int,
+  fault: Type.Optional(FaultOutcomeSchema),
+  valid: Type.Boolean(),
+  invalidReasons: Type.Array(Str),
+  /** Percentiles this run has enough requests to claim. */
+  trustworthyPercentiles: Type.Array(Str),
+  /** Schedule lag p99 over the limit: the driver fell behind (saturated, or not given the CPU). */
+  driverLate: Type.Boolean(),
+  sloMet: Type.Boolean(),
+  startedAt: Str,
+  /** Prometheus's view of the same window, per service (bench --with prometheus). */
+  prometheus: Type.Optional(Type.Record(Type.String(), ServiceWindowSchema)),
+});
+
+export const CapacityProbeSchema = Obj({
+  rateRps: Num,
+  achievedRps: Num,
+  p99Ms: Num,
+  errorRate: Num,
+  dropped: Int,
+  pass: Type.Boolean(),
+  reason: Type.Optional(Str),
+});
+
+export const CapacityResultSchema = Obj({
+  topology: Str,
+  replicas: Int,
+  /** Highest probed rate that met the SLO (0 if none did). */
+  rateRps: Num,
+  /** Lowest probed rate that failed, bounding the true capacity from above. */
+  failedAtRps: Type.Union([Num, Type.Null()]),
+  probes: Type.Array(CapacityProbeSchema),
+});
+
+export const SpreadSchema = Obj({ median: Num, min: Num, max: Num, n: Int });
+
+export const SummaryRowSchema = Obj({
+  topology: Str,
+  replicas: Int,
+  hopCount: Int,
+  targetRps: Num,
+  trials: Int,
+  validTrials: Int,
+  p50Ms: SpreadSchema,
+  p99Ms: SpreadSchema,
+  p999Ms: SpreadSchema,
+  achievedRps: SpreadSchema,
+  errorRate: SpreadSchema,
+  cpuSecondsPer1k: SpreadSchema,
+  /** Per component kind (monolith, gateway, prediction, driver): peak RSS, max over trials and replicas. */
+  rssMaxMB: Counts,
+  capacityRps: Type.Union([Num, Type.Null()]),
+  /** True when every probe passed: capacity is at least capacityRps, the search never found the limit. */
+  capacityIsLowerBound: Type.Boolean(),
+  gatewayOverheadMs: Type.Union([Num, Type.Null()]),
+});
+
+export const MachineSchema = Obj({
+  hostname: Str,
+  platform: Str,
+  cpuModel: Str,
+  logicalCpus: Int,
+  memoryGB: Num,
+  loadAverage: Type.Array(Num),
+  node: Str,
+  packages: Type.Record(Type.String(), Str),
+  gitCommit: Str,
+});
+
+const SloSchema = Obj({ p99Ms: Num, errorRate: Num });
+
+export const ConfigSchema = Obj({
+  plan: Str,
+  backend: Str,
+  driver: Str,
+  topologies: Type.Array(Str),
+  replicas: Type.Array(Int),
+  trials: Int,
+  interleaving: Str,
+  scenario: Obj({ name: Str, executor: Str, arrival: Str }),
+  slo: SloSchema,
+  capacitySearch: Type.Union([Obj({ startRps: Num, maxRps: Num, maxProbes: Int }), Type.Null()]),
+  fault: Type.Union([Obj({ kind: FaultKindSchema, text: Str }), Type.Null()]),
+  sweep: Type.Union([Obj({ features: Type.Array(Int), rps: Num, durationMs: Num }), Type.Null()]),
+  pinning: Obj({ description: Str, driverCpus: Type.Optional(Str), serverCpus: Type.Optional(Str) }),
+  minDurationMs: Num,
+  model: Obj({ path: Str, name: Str, version: Str, features: Int }),
+  prometheus: Type.Optional(Obj({ url: Str, dir: Str, config: Str })),
+});
+
+export const ResultsFileSchema = Obj({
+  schemaVersion: Type.Literal(SCHEMA_VERSION),
+  runId: Str,
+  status: Type.Union([
+    Type.Literal('running'),
+    Type.Literal('complete'),
+    Type.Literal('incomplete'),
+    Type.Literal('failed'),
+  ]),
+  statusReason: Type.Optional(Str),
+  startedAt: Str,
+  finishedAt: Type.Optional(Str),
+  machine: MachineSchema,
+  config: ConfigSchema,
+  runs: Type.Array(RunResultSchema),
+  capacity: Type.Array(CapacityResultSchema),
+  summary: Type.Array(SummaryRowSchema),
+});
+
+export type LatencySummaryMs = Static<typeof LatencySummarySchema>;
+export type HopStats = Static<typeof HopStatsSchema>;
+export type ComponentResources = Static<typeof ComponentResourcesSchema>;
+export type TimelineBucket = Static<typeof TimelineBucketSchema>;
+export type FaultKind = Static<typeof FaultKindSchema>;
+export type FaultOutcome = Static<typeof FaultOutcomeSchema>;
+export type ServiceWindow = Static<typeof ServiceWindowSchema>;
+export type RunPhase = Static<typeof RunPhaseSchema>;
+export type RunResult = Static<typeof RunResultSchema>;
+export type CapacityProbe = Static<typeof CapacityProbeSchema>;
+export type CapacityResult = Static<typeof CapacityResultSchema>;
+export type Spread = Static<typeof SpreadSchema>;
+export type SummaryRow = Static<typeof SummaryRowSchema>;
+export type ResultsConfig = Static<typeof ConfigSchema>;
+export type Machine = Static<typeof MachineSchema>;
+export type ResultsFile = Static<typeof ResultsFileSchema>;
