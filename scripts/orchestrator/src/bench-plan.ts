@@ -1,6 +1,6 @@
 import type { Backend } from './backends/registry.js';
 import type { Topology } from './backends/types.js';
-import type { FaultSpec } from './faults.js';
+import type { FaultSpec } from './fault-spec.js';
 import type { Plan } from './plan.js';
 import { atRate, type Scenario } from './scenario.js';
 

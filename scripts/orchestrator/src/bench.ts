@@ -9,7 +9,7 @@ import { DriverProcess } from './driver/client.js';
 import { K6Driver } from './driver/k6.js';
 import type { LoadDriver } from './driver/types.js';
 import { describeMachine, type Pinning } from './machine.js';
-import { measureFaultRun } from './measure/fault.js';
+import { measureFaultRun } from './measure/fault-run.js';
 import { measureRun, type RunContext, warmDeployment } from './measure/run.js';
 import type { Progress } from './progress.js';
 import { runWindow } from './prometheus/api.js';

@@ -13,7 +13,14 @@ const { buildCli, main } = await import('../src/cli/index.js');
 async function run(args: string[]) {
   let out = '';
   let err = '';
-  const code = await main(args, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  const code = await main(args, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+  });
   return { code, out, err };
 }
 

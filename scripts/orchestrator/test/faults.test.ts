@@ -3,8 +3,8 @@ import t from 'tap';
 import { deployProcesses } from '../src/backends/process.js';
 import type { Topology } from '../src/backends/types.js';
 import { DriverProcess } from '../src/driver/client.js';
-import { parseFault } from '../src/faults.js';
-import { measureFaultRun } from '../src/measure/fault.js';
+import { parseFault } from '../src/fault-spec.js';
+import { measureFaultRun } from '../src/measure/fault-run.js';
 import { type RunContext, warmDeployment } from '../src/measure/run.js';
 import { toScenario } from '../src/scenario.js';
 

@@ -6,7 +6,7 @@ import {
   newHistogram,
   summarizeMs,
 } from '../src/driver/histogram.js';
-import { histogramOf, parsePrometheusText, quantile, subtract } from '../src/measure/prometheus.js';
+import { histogramOf, parsePrometheusText, quantile, subtract } from '../src/measure/exposition.js';
 import { spread } from '../src/summary.js';
 
 const metrics = (n200: number, sum: number) => `# HELP http_request_duration_seconds x

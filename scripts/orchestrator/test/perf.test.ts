@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { checkTargets, type PerfResults, spread } from '../src/perf/suite.js';
 import { perfTable } from '../src/perf/table.js';
+import { checkTargets } from '../src/perf/targets.js';
+import { type PerfResults, spread } from '../src/perf/types.js';
 import { CLI, processesOfRun } from './helpers.js';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from 'commander';
 import { TOPOLOGIES, type Topology } from '../backends/types.js';
 import { which } from '../backends/which.js';
 import { parseDuration } from '../duration.js';
-import { parseFault } from '../faults.js';
+import { parseFault } from '../fault-spec.js';
 import { PROMETHEUS_HINT } from '../prometheus/local.js';
 
 /** A mistake in what the user asked for: one line, non-zero exit, nothing started. */

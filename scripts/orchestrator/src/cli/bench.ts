@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, BACKENDS, type BackendName } from '../backends/registry.js';
 import { which } from '../backends/which.js';
 import { K6_HINT } from '../driver/k6.js';
-import type { FaultSpec } from '../faults.js';
+import type { FaultSpec } from '../fault-spec.js';
 import { choosePinning } from '../machine.js';
 import { PLANS } from '../plan.js';
 import { Progress } from '../progress.js';

@@ -8,7 +8,7 @@ import {
   parsePrometheusText,
   quantile,
   subtract,
-} from './prometheus.js';
+} from './exposition.js';
 
 export type { HopStats } from '../results-schema.js';
 

@@ -1,4 +1,4 @@
-import type { PerfResults, Spread } from './suite.js';
+import type { PerfResults, Spread } from './types.js';
 
 const s = (x: Spread | undefined, digits = 0) =>
   x ? `${x.median.toFixed(digits)} [${x.min.toFixed(digits)}–${x.max.toFixed(digits)}]` : '–';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessDeployment } from '../backends/process.js';
-import type { FaultOutcome, FaultSpec } from '../faults.js';
+import type { FaultOutcome, FaultSpec } from '../fault-spec.js';
 import type { RunResult } from '../results.js';
 import type { Scenario } from '../scenario.js';
 import { measureRun, type RunContext } from './run.js';

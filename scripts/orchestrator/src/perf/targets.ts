@@ -1,0 +1,67 @@
+import { round3 } from '../driver/histogram.js';
+import type { PerfResults, TargetCheck } from './types.js';
+
+interface Target {
+  name: string;
+  wanted: string;
+  met: (measured: number) => boolean;
+  unit?: string;
+}
+
+const atLeast = (x: number) => (m: number) => m >= x;
+const atMost = (x: number) => (m: number) => m <= x;
+
+/** Every target `make perf` judges, in one place: what is measured, what is wanted. */
+export const TARGETS = {
+  monolithVsFastify: { name: 'monolith throughput / minimal Fastify', wanted: '≥ 0.80', met: atLeast(0.8) },
+  monolithVsBare: { name: 'monolith throughput / bare node:http', wanted: '≥ 0.70', met: atLeast(0.7) },
+  gatewayP50: { name: 'gateway adds at p50', wanted: '≤ 150 µs', met: atMost(150), unit: ' µs' },
+  gatewayP99: { name: 'gateway adds at p99', wanted: '≤ 1 ms', met: atMost(1), unit: ' ms' },
+  gatewayThroughput: { name: 'gateway max throughput / monolith', wanted: '≥ 0.50', met: atLeast(0.5) },
+  driverVsAutocannon: {
+    name: 'built-in driver sustained open-loop / autocannon max',
+    wanted: '≥ 1.0',
+    met: atLeast(1),
+  },
+  driverLag: { name: 'driver schedule lag p99 at that rate', wanted: '≤ 1 ms', met: atMost(1), unit: ' ms' },
+  metricsCost: { name: 'request-metrics cost of max throughput', wanted: '≤ 0.05', met: atMost(0.05) },
+  batchVsSingle: { name: 'batch-64 / single predict per row (route, F=8)', wanted: '≤ 0.5', met: atMost(0.5) },
+  rssAfterN: { name: 'RSS after N requests', wanted: '≤ 80 MB', met: atMost(80), unit: ' MB' },
+  rssGrowth: { name: 'RSS growth N → 2N', wanted: '≤ 2 MB', met: atMost(2), unit: ' MB' },
+} satisfies Record<string, Target>;
+
+/** The targets, each met or not from the medians. */
+export function checkTargets(r: PerfResults): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const add = (t: Target, measured: number, name = t.name) =>
+    out.push({ name, measured: `${measured}${t.unit ?? ''}`, target: t.wanted, met: t.met(measured) });
+  const ratio = (k: string) => r.ratios[k]?.median ?? Number.NaN;
+  add(TARGETS.monolithVsFastify, ratio('monolith / fastify'));
+  add(TARGETS.monolithVsBare, ratio('monolith / bare'));
+  const h = r.gatewayHop;
+  if (h.gatewayP50Ms) {
+    add(
+      TARGETS.gatewayP50,
+      round3((h.gatewayP50Ms.median - h.directP50Ms.median) * 1000),
+      `${TARGETS.gatewayP50.name} (${h.rateRps} req/s)`,
+    );
+    add(
+      TARGETS.gatewayP99,
+      round3(h.gatewayP99Ms.median - h.directP99Ms.median),
+      `${TARGETS.gatewayP99.name} (${h.rateRps} req/s)`,
+    );
+  }
+  add(TARGETS.gatewayThroughput, ratio('gateway / monolith'));
+  if (r.driver.autocannonMaxRps) {
+    add(TARGETS.driverVsAutocannon, round3(r.driver.builtinSustainedRps / r.driver.autocannonMaxRps.median));
+    add(TARGETS.driverLag, r.driver.scheduleLagP99Ms);
+  }
+  add(TARGETS.metricsCost, round3(1 - ratio('monolith / monolith-no-metrics')));
+  for (const i of r.inference.filter((x) => x.features === 8))
+    add(TARGETS.batchVsSingle, round3(i.routeBatchUsPerRow / i.routeSingleUsPerRow));
+  for (const [service, m] of Object.entries(r.memory)) {
+    add(TARGETS.rssAfterN, m.after1MB, `${service} ${TARGETS.rssAfterN.name}`);
+    add(TARGETS.rssGrowth, round3(m.after2MB - m.after1MB), `${service} ${TARGETS.rssGrowth.name}`);
+  }
+  return out;
+}
