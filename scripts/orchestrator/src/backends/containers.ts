@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { request } from 'undici';
-import type { ProcSample } from '../measure/procfs.js';
 import { parsePrometheusText } from '../measure/exposition.js';
+import type { ProcSample } from '../measure/procfs.js';
 import { done, notYet, pollUntil } from '../poll.js';
 import { imageOf } from './compose.js';
 import { entrySpreading } from './process.js';
