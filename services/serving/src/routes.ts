@@ -1,5 +1,5 @@
 import type { LinearModel } from '@mlbench/model/serve';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import {
   batchBodySchema,
   batchResponseSchema,
@@ -22,6 +22,20 @@ interface BatchBody {
   instances: number[][];
 }
 
+/**
+ * Finite inputs can still overflow: [1e308, …] times a weight above 1 is Infinity, and
+ * +Inf + −Inf is NaN. JSON has no such numbers (the serializer wrote null, or threw: a
+ * 500), so an answer that is not a finite number is the caller's input out of range: 400.
+ */
+function notFinite(reply: FastifyReply, where: string) {
+  return reply.code(400).send({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: `${where} is not a finite number: the features' magnitudes overflow the model (keep |x| well below 1e300)`,
+    code: 'PREDICTION_NOT_FINITE',
+  });
+}
+
 /** POST /predict and POST /predict/batch over an in-process model. */
 export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (app, opts) => {
   const { model, onInference } = opts;
@@ -32,10 +46,11 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
   app.post<{ Body: PredictBody }>(
     '/predict',
     { schema: { body: predictBodySchema(limits), response: { 200: predictResponseSchema, ...errors } } },
-    async (request) => {
+    async (request, reply) => {
       const t0 = performance.now();
       const prediction = model.predict(request.body.features);
       onInference?.((performance.now() - t0) / 1000, 1);
+      if (!Number.isFinite(prediction)) return notFinite(reply, 'the prediction');
       return { prediction, model: modelRef };
     },
   );
@@ -43,10 +58,12 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
   app.post<{ Body: BatchBody }>(
     '/predict/batch',
     { schema: { body: batchBodySchema(limits), response: { 200: batchResponseSchema, ...errors } } },
-    async (request) => {
+    async (request, reply) => {
       const t0 = performance.now();
       const predictions = model.predictBatch(request.body.instances);
       onInference?.((performance.now() - t0) / 1000, predictions.length);
+      const bad = predictions.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) return notFinite(reply, `the prediction for instance ${bad}`);
       return { predictions, model: modelRef };
     },
   );

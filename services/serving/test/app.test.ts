@@ -101,3 +101,40 @@ t.test('every kind of bad input is a 4xx naming the problem', async (t) => {
   const ok = await app.inject({ method: 'POST', url: '/predict', payload: { features: [1, 2, 3, 4] } });
   t.equal(ok.statusCode, 200, 'still serving after bad input');
 });
+
+t.test('inputs that overflow the model are a 400, never a 500 or a null', async (t) => {
+  // Weights above 1 and of both signs: 1e308 × 2 is +Inf, × −3 is −Inf, and their sum NaN.
+  const artifact = { ...train({ features: 4, seed: 5 }), weights: [2, -3, 1, 0.5], intercept: 1 };
+  const overflowing = new LinearModel(artifact);
+  const app = createFastify(loadConfig(BaseConfig, { PORT: '0', LOG_LEVEL: 'silent' }));
+  await app.register(modelServiceApp, { service: 'prediction', replicaId: 'p-1', model: overflowing, maxBatch: 5 });
+  t.teardown(() => app.close());
+  const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, payload: payload as object });
+  const cases: [string, number[]][] = [
+    ['+Inf plus −Inf (NaN)', [1e308, 1e308, 1e308, 1e308]],
+    ['+Inf', [1e308, 0, 0, 0]],
+    ['−Inf', [0, 1e308, 0, 0]],
+    ['huge of both signs', [-1.7e308, 1.7e308, 0, 0]],
+  ];
+  for (const [name, features] of cases) {
+    const one = await post('/predict', { features });
+    t.equal(one.statusCode, 400, `${name}: 400`);
+    t.match(one.json(), { code: 'PREDICTION_NOT_FINITE', message: /not a finite number/ }, name);
+    const batch = await post('/predict/batch', { instances: [[1, 1, 1, 1], features] });
+    t.equal(batch.statusCode, 400, `${name} in a batch: 400`);
+    t.match(batch.json().message, /instance 1 is not a finite number/);
+  }
+  // In range, however small or signed: 200 with finite numbers.
+  for (const features of [
+    [5e-324, -5e-324, 2.2e-308, 0],
+    [-0, -0, -0, -0],
+    [1e-320, 1e300, -1e300, 1e-300],
+  ]) {
+    const one = await post('/predict', { features });
+    t.equal(one.statusCode, 200, JSON.stringify(features));
+    t.ok(Number.isFinite(one.json().prediction), `${JSON.stringify(features)}: a finite prediction`);
+    t.equal(one.json().prediction, overflowing.predict(features));
+  }
+  const metrics = (await app.inject({ url: '/metrics' })).body;
+  t.notMatch(metrics, /status_code="500"|status="500"/, 'no 500 recorded');
+});
