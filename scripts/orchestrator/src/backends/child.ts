@@ -1,4 +1,5 @@
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const LOG_TAIL_LINES = 40;
@@ -108,11 +109,21 @@ export class ManagedProcess {
   }
 }
 
+/** Whether a process exists. EPERM means it does (another user's): only ESRCH means gone. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The command line of a process (NUL-separated arguments joined by spaces), or undefined if it is gone. */
+export function commandLineOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describePolicy } from '@mlbench/balancer';
@@ -18,7 +19,12 @@ export interface ProcessBackendOptions {
   startTimeoutMs?: number;
   /** Extra environment for every service (timeouts, limits). */
   extraEnv?: Record<string, string>;
-  /** Start at this nice level and return to normal priority once ready. */
+  /**
+   * Start at this nice level and return to normal priority once ready. Only where the way
+   * back is allowed (root, CAP_SYS_NICE): an ordinary user may lower a priority but never
+   * raise it again (setpriority → EACCES), and a replica left at nice 10 would be measured
+   * slower than its peers. Without it the replica simply starts at normal priority.
+   */
   nice?: number;
 }
 
@@ -66,15 +72,32 @@ export async function startService(
     opts.serverCpus ? which('taskset') : undefined,
   );
   const url = `http://127.0.0.1:${port}`;
-  if (opts.nice && proc.pid) setPriority(proc.pid, opts.nice);
+  const nice = opts.nice && proc.pid && mayRaisePriority() ? opts.nice : 0;
+  if (nice) setPriority(proc.pid!, nice);
   try {
     await waitReady(proc, url, opts.startTimeoutMs ?? 15_000);
-    if (opts.nice && proc.pid) setPriority(proc.pid, 0);
+    if (nice) setPriority(proc.pid!, 0);
   } catch (err) {
     await proc.stop(1_000);
     throw err;
   }
   return { name, service, url, pid: proc.pid, proc };
+}
+
+/**
+ * Whether this process may set a child's priority back to normal (nice 0) after lowering
+ * it: with CAP_SYS_NICE (root has it), or an RLIMIT_NICE of 20 (nice may go down to
+ * 20 − limit). Read from /proc, with no side effect on any process's priority.
+ */
+export function mayRaisePriority(): boolean {
+  try {
+    const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (capEff && (BigInt(`0x${capEff}`) >> 23n) & 1n) return true;
+    const limit = /^Max nice priority\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    return limit === 'unlimited' || Number(limit) >= 20;
+  } catch {
+    return process.getuid?.() === 0;
+  }
 }
 
 export interface ProcessDeployment extends Deployment {

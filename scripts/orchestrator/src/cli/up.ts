@@ -2,6 +2,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_MODEL_PATH, writeFileAtomic } from '@mlbench/model';
 import { type Command, Option } from 'commander';
+import { commandLineOf } from '../backends/child.js';
 import { deployProcesses } from '../backends/process.js';
 import { deploymentTargets, startLocalPrometheus } from '../prometheus/local.js';
 import { type Io, int, requirePrometheusIf, UsageError } from './args.js';
@@ -76,12 +77,28 @@ export function downCommand(program: Command, io: Io): void {
       } catch {
         throw new UsageError('nothing to stop: no topology started by `mlbench up` from this directory');
       }
+      if (!Number.isInteger(state.pid) || state.pid <= 1)
+        throw new UsageError(`${stateFile()} names no process (pid ${JSON.stringify(state.pid)}); remove it by hand`);
+      // The file may be stale and its pid reused: signal it only if it is still `mlbench up`.
+      const command = commandLineOf(state.pid);
+      if (
+        command === undefined ||
+        !/\bmlbench\b|orchestrator\/dist\/cli\.js/.test(command) ||
+        !/\bup\b/.test(command)
+      ) {
+        await rm(stateFile(), { force: true });
+        io.out(
+          command === undefined
+            ? 'mlbench up was no longer running; state cleared\n'
+            : `pid ${state.pid} is not mlbench up (it runs: ${command.slice(0, 80)}); left alone, state cleared\n`,
+        );
+        return;
+      }
       try {
         process.kill(state.pid, 'SIGTERM');
         io.out(`stopping mlbench up (pid ${state.pid})\n`);
-      } catch {
-        await rm(stateFile(), { force: true });
-        io.out('mlbench up was no longer running; state cleared\n');
+      } catch (err) {
+        throw new UsageError(`cannot stop mlbench up (pid ${state.pid}): ${(err as NodeJS.ErrnoException).code}`);
       }
     });
 }

@@ -54,6 +54,9 @@ export class DriverProcess {
         this.pending.clear();
       });
     });
+    // A worker that dies at start-up is reported by the first run() (and by close()), not as
+    // an unhandled rejection that would end mlbench before it cleans up what it deployed.
+    this.ready.catch(() => undefined);
   }
 
   get pid(): number | undefined {
