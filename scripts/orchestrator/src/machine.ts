@@ -69,21 +69,59 @@ export interface Pinning {
   description: string;
 }
 
+/** Parse a kernel CPU list ("0-3,8,10-11"). */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',').filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    if (!Number.isInteger(a) || (b !== undefined && !Number.isInteger(b))) throw new Error(`bad CPU list "${text}"`);
+    for (let c = a!; c <= (b ?? a!); c++) out.push(c);
+  }
+  return out;
+}
+
+/** Write CPUs as a kernel CPU list, ranges folded ([1,2,3,5] → "1-3,5"). */
+export function formatCpuList(cpus: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < cpus.length; ) {
+    let j = i;
+    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
+    parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
 /**
- * Decide the core split. auto: with taskset and ≥ 2 CPUs, the load generator gets CPU 0
- * and every server the rest, so both topologies get the same cores and the driver never
- * competes with them; otherwise nothing is pinned and the report says so.
+ * The CPUs this process may run on (its affinity mask, as a cgroup cpuset or `taskset` set
+ * it), not every CPU the machine has: pinning to one outside the mask fails.
  */
-export function choosePinning(mode: string, hasTaskset: boolean, cpuCount = os.cpus().length): Pinning {
+export function allowedCpus(): number[] {
+  try {
+    const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (list) return parseCpuList(list);
+  } catch {
+    // not Linux: fall back to the count
+  }
+  return os.cpus().map((_, i) => i);
+}
+
+/**
+ * Decide the core split. auto: with taskset and ≥ 2 allowed CPUs, the load generator gets
+ * the first and every server the rest, so both topologies get the same cores and the
+ * driver never competes with them; otherwise nothing is pinned and the report says so.
+ */
+export function choosePinning(mode: string, hasTaskset: boolean, cpus: number[] = allowedCpus()): Pinning {
   if (mode === 'off') return { description: 'not pinned (--pin off): driver and servers share all CPUs' };
   if (mode === 'auto') {
     if (!hasTaskset) return { description: 'not pinned: taskset is not installed' };
-    if (cpuCount < 2) return { description: 'not pinned: only one CPU' };
-    const servers = cpuCount === 2 ? '1' : `1-${cpuCount - 1}`;
+    if (cpus.length < 2) return { description: `not pinned: only one CPU allowed (${formatCpuList(cpus)})` };
+    const driver = String(cpus[0]);
+    const servers = formatCpuList(cpus.slice(1));
     return {
-      driverCpus: '0',
+      driverCpus: driver,
       serverCpus: servers,
-      description: `driver on CPU 0, all servers on CPU ${servers} (taskset)`,
+      description: `driver on CPU ${driver}, all servers on CPU ${servers} (taskset)`,
     };
   }
   const m = /^([0-9,-]+):([0-9,-]+)$/.exec(mode);

@@ -31,8 +31,12 @@ export const baseConfigProperties = {
    * its own cores, as with container CPU limits.
    */
   SHED_EVENT_LOOP_UTILIZATION: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
-  /** …or while the V8 heap holds more than this; 0 disables a check. */
-  SHED_HEAP_USED_MB: Type.Integer({ minimum: 0, maximum: 65_536, default: 512 }),
+  /**
+   * …or while the V8 heap holds more than this; 0 disables the check. Unset: 60 % of the
+   * container's memory limit where there is one (a fixed 512 could never fire under a
+   * 256 MB limit: the kernel kills first), else 512.
+   */
+  SHED_HEAP_USED_MB: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_536 })),
   /** off: no per-request histogram (/metrics still serves process metrics); to measure what instrumentation costs. */
   REQUEST_METRICS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   /** Set by mlbench: the service exits when that parent is gone, so no replica outlives a crashed harness. */

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import { join } from 'node:path';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
@@ -60,8 +62,32 @@ export function sheddingFrom(
   return {
     maxEventLoopDelayMs: config.SHED_EVENT_LOOP_DELAY_MS,
     maxEventLoopUtilization: config.SHED_EVENT_LOOP_UTILIZATION,
-    maxHeapUsedMB: config.SHED_HEAP_USED_MB,
+    maxHeapUsedMB: config.SHED_HEAP_USED_MB ?? defaultHeapShedMB(memoryLimitBytes()),
   };
+}
+
+/** Heap shedding's threshold when none is set: 60 % of a memory limit, else 512 MB. */
+export function defaultHeapShedMB(limitBytes: number | undefined): number {
+  return limitBytes ? Math.floor((limitBytes / 2 ** 20) * 0.6) : 512;
+}
+
+/**
+ * The memory limit of this process's cgroup, in bytes (cgroup v2 memory.max, or v1
+ * memory.limit_in_bytes), or undefined when there is none ("max", or v1's page-rounded
+ * near-2^63 figure for unlimited).
+ */
+export function memoryLimitBytes(root = '/sys/fs/cgroup'): number | undefined {
+  for (const file of ['memory.max', 'memory/memory.limit_in_bytes']) {
+    let text: string;
+    try {
+      text = readFileSync(join(root, file), 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const n = Number(text);
+    return text === 'max' || !Number.isFinite(n) || n <= 0 || n >= 2 ** 60 ? undefined : n;
+  }
+  return undefined;
 }
 
 /**
