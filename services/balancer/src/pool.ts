@@ -40,6 +40,8 @@ export interface UpstreamPoolOptions {
    */
   unhealthyThreshold?: number;
   outlier?: OutlierPolicy;
+  /** Called with each replica the pool forgets (discovery dropped it): its metric series go too. */
+  onForget?: (origin: string) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -61,6 +63,8 @@ export class UpstreamPool {
 
   setOrigins(origins: string[]): void {
     const known = new Map(this.upstreams.map((u) => [u.origin, u]));
+    const kept = new Set(origins);
+    for (const origin of known.keys()) if (!kept.has(origin)) this.opts.onForget?.(origin);
     this.upstreams = [...new Set(origins)].map(
       (origin) =>
         known.get(origin) ?? {

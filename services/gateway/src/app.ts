@@ -54,7 +54,21 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
   });
+  // Series per replica, removed when discovery forgets the replica: under autoscaling and
+  // rolling updates every address ever seen would otherwise stay a series for good.
+  const outcomesSeen = new Map<string, Set<string>>();
+  const forgetSeries = (origin: string) => {
+    for (const outcome of outcomesSeen.get(origin) ?? []) upstreamOutcomes.remove({ upstream: origin, outcome });
+    outcomesSeen.delete(origin);
+  };
+  const countOutcome = (origin: string, outcome: string) => {
+    const seen = outcomesSeen.get(origin) ?? new Set<string>();
+    outcomesSeen.set(origin, seen);
+    seen.add(outcome);
+    upstreamOutcomes.inc({ upstream: origin, outcome });
+  };
   const pool = new UpstreamPool({
+    onForget: (origin) => forgetSeries(origin),
     dispatcher,
     healthIntervalMs: config.HEALTH_INTERVAL_MS,
     healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
@@ -146,7 +160,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     onResponse: (request, reply, res) => {
       const u = request.upstream;
       if (u) {
-        upstreamOutcomes.inc({ upstream: u.origin, outcome: String(res.statusCode) });
+        countOutcome(u.origin, String(res.statusCode));
         // A replica shedding load (503 + Retry-After) did no work: the request may go elsewhere.
         const shed = upstreamHeaders(res)['retry-after'] !== undefined;
         if (retryOn(request, balancer.answered(u, res.statusCode, shed, request.retried))) {
@@ -170,7 +184,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
       const { failure, retry } = u
         ? balancer.failed(u, error, request.retried)
         : { failure: classifyUpstreamError(error), retry: undefined };
-      if (u) upstreamOutcomes.inc({ upstream: u.origin, outcome: failure.code });
+      if (u) countOutcome(u.origin, failure.code);
       if (retryOn(request, retry)) return reply.from(request.url, replyOptions);
       sendError(
         reply,

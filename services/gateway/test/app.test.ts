@@ -128,3 +128,33 @@ t.test('a shedding replica (503 + Retry-After) hands the request to another', as
   t.equal(spent.statusCode, 503, 'with the retry budget spent, the shed answer passes through');
   t.equal(spent.headers['retry-after'], '1', 'with its Retry-After');
 });
+
+t.test('a replica the gateway forgets takes its metric series with it', async (t) => {
+  const ok: Handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"prediction":1}');
+  };
+  const a = await upstream(t, ok);
+  const b = await upstream(t, ok);
+  const config = loadGatewayConfig({ PORT: '0', PREDICTION_URLS: `${a.url},${b.url}`, LOG_LEVEL: 'silent' });
+  const app = createFastify(config);
+  let pool: { setOrigins(origins: string[]): void } | undefined;
+  // The pool is decorated inside the gateway's own scope: run the plugin in one we can read.
+  await app.register(async (scope) => {
+    await gatewayApp(scope, { replicaId: 'gw-test', config });
+    pool = scope.upstreams;
+  });
+  t.teardown(() => app.close());
+  for (let i = 0; i < 4; i++) t.equal((await app.inject(predict('{"features":[1]}'))).statusCode, 200);
+  const series = async () =>
+    (await app.inject({ url: '/metrics' })).body
+      .split('\n')
+      .filter((l) => l.startsWith('gateway_upstream_requests_total{'));
+  t.equal((await series()).length, 2, 'one series per replica');
+  // Discovery now sees only b (a was scaled away or replaced by a rolling update).
+  pool!.setOrigins([b.url]);
+  const left = await series();
+  t.equal(left.length, 1);
+  t.match(left[0], b.url);
+  t.notMatch(left.join('\n'), a.url, 'no series for a replica that is gone');
+});
