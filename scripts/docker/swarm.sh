@@ -22,7 +22,9 @@ init() {
   case $(swarm_state) in
     active) return 0 ;;
     inactive)
-      docker swarm init --advertise-addr "${SWARM_ADVERTISE_ADDR:-127.0.0.1}" >/dev/null
+      # The manager's API (2377) on loopback unless asked: swarm init would listen on 0.0.0.0.
+      docker swarm init --advertise-addr "${SWARM_ADVERTISE_ADDR:-127.0.0.1}" \
+        --listen-addr "${SWARM_LISTEN_ADDR:-127.0.0.1:2377}" >/dev/null
       : > "$MARKER"
       log "initialised a single-node swarm (advertise ${SWARM_ADVERTISE_ADDR:-127.0.0.1}); 'make swarm-down' leaves it" ;;
     *) die "this engine's swarm state is '$(swarm_state)'; fix it with 'docker swarm leave --force' or join it" ;;

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Job } from 'kubernetes-models/batch/v1/Job';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -37,6 +38,7 @@ const MODELS: Record<string, new (o: Obj) => Validatable> = {
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'batch/v1/Job': Job,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 /** Throws with the schema's reason when an object does not conform (or is of a kind we do not ship). */
@@ -170,8 +172,28 @@ for (const [overlay, tiers, scaled] of [
       );
       const pdb = objs.find((o) => o.kind === 'PodDisruptionBudget' && matches(o.spec.selector.matchLabels, labels));
       t.ok(pdb, `${name}: a PodDisruptionBudget covers it`);
+      // A tier the autoscaler scales sets no replica count of its own: `kubectl apply -k` would reset it.
+      const scaler = objs.find((o) => o.kind === 'HorizontalPodAutoscaler' && o.spec.scaleTargetRef.name === name);
+      if (scaler) t.equal(d.spec.replicas, undefined, `${name}: the autoscaler alone sets its replica count`);
+      const replicas = d.spec.replicas ?? scaler?.spec.minReplicas;
       if (pdb?.spec.minAvailable !== undefined)
-        t.ok(pdb.spec.minAvailable < d.spec.replicas, `${name}: the budget still lets a node drain`);
+        t.ok(pdb.spec.minAvailable < replicas, `${name}: the budget still lets a node drain`);
+    }
+    const policies = objs.filter((o) => o.kind === 'NetworkPolicy');
+    t.ok(
+      policies.some((p) => Object.keys(p.spec.podSelector).length === 0 && !p.spec.ingress),
+      'ingress is denied by default in the namespace',
+    );
+    for (const d of deployments) {
+      const labels = d.spec.template.metadata.labels;
+      const open = policies.filter((p) => p.spec.ingress && matches(p.spec.podSelector.matchLabels, labels));
+      t.ok(open.length > 0, `${d.metadata.name}: a policy opens its port`);
+      const fromAnywhere = open.some((p) => p.spec.ingress.some((rule: Obj) => !rule.from));
+      t.equal(
+        fromAnywhere,
+        d.metadata.name !== 'prediction',
+        `${d.metadata.name}: ${d.metadata.name === 'prediction' ? 'only the gateway and monitoring reach it' : 'the entry tier takes outside traffic'}`,
+      );
     }
     const hpa = objs.find((o) => o.kind === 'HorizontalPodAutoscaler');
     t.equal(hpa?.spec.scaleTargetRef.kind, 'Deployment');

@@ -61,7 +61,10 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
     await run('bash', [script('images.sh')], { env: { ...process.env, OFFLINE: '1' }, timeout: 900_000 });
 
   const created = (await swarmState()) !== 'active';
-  if (created) await run('docker', ['swarm', 'init', '--advertise-addr', '127.0.0.1'], { timeout: 60_000 });
+  if (created)
+    await run('docker', ['swarm', 'init', '--advertise-addr', '127.0.0.1', '--listen-addr', '127.0.0.1:2377'], {
+      timeout: 60_000,
+    });
   t.teardown(async () => {
     if (created) await run('docker', ['swarm', 'leave', '--force']).catch(() => undefined);
   });
