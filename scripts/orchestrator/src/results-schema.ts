@@ -24,6 +24,10 @@ export const HopStatsSchema = Obj({
   p50Ms: Num,
   p99Ms: Num,
   inferenceMeanMs: Type.Optional(Num),
+  /** Replicas scraped at the start but not at the end (killed, scaled away): not in these figures. */
+  missing: Type.Optional(Type.Array(Str)),
+  /** Replicas whose counters restarted in the window: counted from their restart. */
+  resets: Type.Optional(Type.Array(Str)),
 });
 
 export const ComponentResourcesSchema = Obj({

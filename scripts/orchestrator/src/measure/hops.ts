@@ -46,12 +46,24 @@ const ms = (s: number) => Math.round(s * 1e6) / 1e3;
 /** Server-side time per service over a window: replicas' histogram deltas merged, never averaged. */
 export function hopsBetween(components: Component[], before: MetricsSnapshot, after: MetricsSnapshot) {
   const byService = new Map<string, { req: HistogramSnapshot; inf: HistogramSnapshot }>();
+  const missing = new Map<string, string[]>();
+  const resets = new Map<string, string[]>();
+  const note = (m: Map<string, string[]>, service: string, name: string) =>
+    m.set(service, [...(m.get(service) ?? []), name]);
   for (const c of components) {
     const a = after.get(c.name);
     const b = before.get(c.name);
-    if (!a || !b) continue;
-    const dReq = subtract(a.request, b.request);
-    const dInf = subtract(a.inference, b.inference);
+    // Gone by the end of the window (killed, scaled away): its requests cannot be counted.
+    if (!a) {
+      if (b) note(missing, c.service, c.name);
+      continue;
+    }
+    // Counters that went down belong to a new process (a restart): what it counted since is
+    // the window's share, as Prometheus's rate() reads a reset. New in the window: all of it.
+    const reset = b !== undefined && (a.request.count < b.request.count || a.inference.count < b.inference.count);
+    if (reset) note(resets, c.service, c.name);
+    const dReq = b && !reset ? subtract(a.request, b.request) : a.request;
+    const dInf = b && !reset ? subtract(a.inference, b.inference) : a.inference;
     const acc = byService.get(c.service);
     byService.set(
       c.service,
@@ -66,7 +78,11 @@ export function hopsBetween(components: Component[], before: MetricsSnapshot, af
       p50Ms: ms(quantile(req, 0.5)),
       p99Ms: ms(quantile(req, 0.99)),
       ...(inf.count ? { inferenceMeanMs: ms(inf.sum / inf.count) } : {}),
+      ...(missing.has(service) ? { missing: missing.get(service) } : {}),
+      ...(resets.has(service) ? { resets: resets.get(service) } : {}),
     };
   }
+  for (const [service, names] of missing)
+    out[service] ??= { requests: 0, meanMs: 0, p50Ms: 0, p99Ms: 0, missing: names };
   return out;
 }
