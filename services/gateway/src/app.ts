@@ -26,6 +26,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     upstream: UpstreamState | undefined;
     retried: boolean;
+    /** The replica whose pending count this request holds (released when it is answered). */
+    occupies: string | undefined;
   }
   interface FastifyInstance {
     upstreams: UpstreamPool;
@@ -67,9 +69,15 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     seen.add(outcome);
     upstreamOutcomes.inc({ upstream: origin, outcome });
   };
+  // Health checks on connections of their own: in the proxy's pool they waited behind the
+  // traffic, timed out under overload, and every replica (the last one too) was marked down.
+  const healthAgent = new Agent({ connections: 1, pipelining: 1, connectTimeout: config.HEALTH_TIMEOUT_MS });
   const pool = new UpstreamPool({
-    onForget: (origin) => forgetSeries(origin),
-    dispatcher,
+    onForget: (origin) => {
+      forgetSeries(origin);
+      pending.delete(origin);
+    },
+    dispatcher: healthAgent,
     healthIntervalMs: config.HEALTH_INTERVAL_MS,
     healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
     unhealthyThreshold: config.HEALTH_UNHEALTHY_THRESHOLD,
@@ -89,7 +97,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   app.addHook('onClose', async () => {
     discovery?.stop();
     pool.stop();
-    await dispatcher.close();
+    await Promise.all([dispatcher.close(), healthAgent.close()]);
   });
 
   await app.register(runtimePlugin, {
@@ -137,16 +145,51 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
 
   app.decorateRequest('upstream', undefined);
   app.decorateRequest('retried', false);
+  app.decorateRequest('occupies', undefined);
+
+  /**
+   * Requests sent to each replica and not yet answered. undici queues what finds every
+   * connection busy, without bound or deadline (its timeouts start at the socket): past
+   * UPSTREAM_CONNECTIONS + UPSTREAM_MAX_QUEUE the replica takes no more until it answers,
+   * and when every replica is that full the gateway sheds (503 + Retry-After) at once.
+   */
+  const pending = new Map<string, number>();
+  const maxPending = config.UPSTREAM_CONNECTIONS + config.UPSTREAM_MAX_QUEUE;
+  const hasRoom = (u: UpstreamState) => (pending.get(u.origin) ?? 0) < maxPending;
+  const occupy = (request: { occupies: string | undefined }, u: UpstreamState) => {
+    release(request);
+    pending.set(u.origin, (pending.get(u.origin) ?? 0) + 1);
+    request.occupies = u.origin;
+  };
+  const release = (request: { occupies: string | undefined }) => {
+    const origin = request.occupies;
+    if (origin === undefined) return;
+    request.occupies = undefined;
+    const n = (pending.get(origin) ?? 1) - 1;
+    if (n > 0) pending.set(origin, n);
+    else pending.delete(origin);
+  };
+  /** The balancer's choice, or the next replica with room when that one is full. */
+  const pickWithRoom = (): UpstreamState | 'full' | undefined => {
+    const first = balancer.begin();
+    if (!first || hasRoom(first)) return first;
+    for (let i = 1; i < pool.all.length; i++) {
+      const next = pool.pick(first);
+      if (next && hasRoom(next)) return next;
+    }
+    return 'full';
+  };
 
   const balancer = new Balancer(pool, new RetryBudget(config.RETRY_BUDGET_RATIO));
   /** Send the request on to the replica the balancer chose for its retry, if it chose one. */
   const retryOn = (
-    request: { retried: boolean; upstream: UpstreamState | undefined },
+    request: { retried: boolean; upstream: UpstreamState | undefined; occupies: string | undefined },
     other: UpstreamState | undefined,
   ) => {
-    if (!other) return false;
+    if (!other || !hasRoom(other)) return false;
     request.retried = true;
     request.upstream = other;
+    occupy(request, other);
     retriedTotal.inc();
     return true;
   };
@@ -205,6 +248,15 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     proxyScope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
       done(null, body);
     });
+    proxyScope.addHook('onResponse', (request, _reply, done) => {
+      release(request);
+      done();
+    });
+    // A client that hangs up before the answer releases its place too.
+    proxyScope.addHook('onRequestAbort', (request, done) => {
+      release(request);
+      done();
+    });
     await proxyScope.register(httpProxy, {
       // reply-from logs every upstream failure at warn; during a replica outage that is a flood.
       logLevel: 'error',
@@ -220,9 +272,21 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
         // become {"type":"Buffer",…}); presenting the bytes as opaque keeps them verbatim, and
         // rewriteRequestHeaders restores the real type on the upstream request.
         request.raw.headers['content-type'] = OPAQUE;
-        request.upstream = balancer.begin();
-        if (!request.upstream)
+        const picked = pickWithRoom();
+        if (picked === undefined)
           return sendError(reply, 503, 'Service Unavailable', 'no healthy prediction replica', 'NO_HEALTHY_UPSTREAM');
+        if (picked === 'full') {
+          reply.header('retry-after', '1');
+          return sendError(
+            reply,
+            503,
+            'Service Unavailable',
+            `every prediction replica has ${maxPending} requests waiting`,
+            'UPSTREAM_QUEUE_FULL',
+          );
+        }
+        request.upstream = picked;
+        occupy(request, picked);
       },
       replyOptions,
     });
