@@ -8,8 +8,9 @@ import { deployProcesses, type ProcessDeployment } from '../src/backends/process
 import { sampleProcess } from '../src/measure/procfs.js';
 
 // Hostile input against every endpoint of every service, over real sockets. Every answer
-// must be a 4xx (or a closed connection for broken HTTP), never a 5xx, and afterwards the
-// service must still answer valid requests with bounded memory.
+// must be a 4xx (or a closed connection for broken HTTP), never a 5xx; a 200 always carries
+// finite numbers; no replica is ejected for it; and afterwards the service must still
+// answer valid requests with bounded memory.
 const env = { REQUEST_TIMEOUT_MS: '3000', HEADERS_TIMEOUT_MS: '1500' };
 const valid = JSON.stringify({ features: [1, 2, 3, 4, 5, 6, 7, 8] });
 
@@ -21,7 +22,8 @@ t.before(async () => {
     runId: `fuzz-${process.pid}`,
     extraEnv: env,
   });
-  micro = await deployProcesses('microservices', 1, {
+  // Two replicas: the gateway never ejects its last one, so only two can show an ejection.
+  micro = await deployProcesses('microservices', 2, {
     modelPath: DEFAULT_MODEL_PATH,
     runId: `fuzz-${process.pid}`,
     extraEnv: env,
@@ -39,6 +41,7 @@ const targets = () => [
 ];
 const paths = ['/predict', '/predict/batch'];
 
+/** The status; a 200 whose body is not the API's answer with finite numbers is a failure here. */
 async function post(url: string, body: string | Buffer, contentType = 'application/json') {
   const res = await request(url, {
     method: 'POST',
@@ -46,9 +49,19 @@ async function post(url: string, body: string | Buffer, contentType = 'applicati
     body,
     headersTimeout: 10_000,
   });
-  await res.body.dump();
+  const text = await res.body.text();
+  if (res.statusCode === 200) {
+    const answer = JSON.parse(text) as { prediction?: unknown; predictions?: unknown };
+    const numbers = Array.isArray(answer.predictions) ? answer.predictions : [answer.prediction];
+    if (!numbers.every((x) => typeof x === 'number' && Number.isFinite(x)))
+      throw new Error(`200 without finite numbers from ${url}: ${text.slice(0, 200)}`);
+  }
+  lastBody = text;
   return res.statusCode;
 }
+let lastBody = '';
+/** A valid request whose prediction overflows the model is refused by name, never served as null. */
+const overflowRefused = (status: number) => status === 400 && lastBody.includes('PREDICTION_NOT_FINITE');
 
 /** What a correct server must accept: exactly the schema, anything else is a client error. */
 function isValidBody(path: string, value: unknown): boolean {
@@ -89,7 +102,7 @@ t.test('arbitrary JSON documents: 4xx unless exactly valid', async (t) => {
       const body = JSON.stringify(value) ?? 'null';
       const status = await post(`${url}${path}`, body);
       const expectOk = isValidBody(path, JSON.parse(body));
-      return expectOk ? status === 200 : status >= 400 && status < 500;
+      return expectOk ? status === 200 || overflowRefused(status) : status >= 400 && status < 500;
     }),
     { numRuns: 300, seed: 20261129 },
   );
@@ -137,7 +150,20 @@ t.test('edge cases: NaN, overflow, deep nesting, long arrays, 10 MB, prototype p
     ['NaN literal', '{"features":[NaN,1,2,3,4,5,6,7]}', [400]],
     ['Infinity literal', '{"features":[Infinity,1,2,3,4,5,6,7]}', [400]],
     ['overflow to Infinity', '{"features":[1e999,1,2,3,4,5,6,7]}', [400]],
-    ['huge but finite', '{"features":[1.7e308,1,2,3,4,5,6,7]}', [200]],
+    // Finite inputs, but the prediction may overflow: served with a finite number, or refused by name.
+    ['huge but finite', '{"features":[1.7e308,1,2,3,4,5,6,7]}', [200, 400]],
+    ['+huge everywhere (+Inf + −Inf)', JSON.stringify({ features: new Array(8).fill(1e308) }), [200, 400]],
+    ['−huge everywhere', JSON.stringify({ features: new Array(8).fill(-1.7e308) }), [200, 400]],
+    ['huge of both signs', '{"features":[1e308,-1e308,1e308,-1e308,1e308,-1e308,1e308,-1e308]}', [200, 400]],
+    [
+      'huge in a batch',
+      JSON.stringify({ instances: [[1, 2, 3, 4, 5, 6, 7, 8], new Array(8).fill(1e308)] }),
+      [200, 400],
+    ],
+    ['subnormal', '{"features":[5e-324,-5e-324,4.9e-324,1e-320,0,0,0,0]}', [200]],
+    ['underflow to zero', '{"features":[1e-400,-1e-400,1e-999,0,0,0,0,0]}', [200]],
+    ['negative zero', '{"features":[-0,-0,-0,-0,-0,-0,-0,-0]}', [200]],
+    ['negative zero in a batch', '{"instances":[[-0,-0,-0,-0,-0,-0,-0,-0],[0,0,0,0,0,0,0,0]]}', [200]],
     ['deep nesting', `{"features":${'['.repeat(50_000)}${']'.repeat(50_000)}}`, [400]],
     ['long array', JSON.stringify({ features: new Array(100_000).fill(1) }), [400]],
     ['long batch', JSON.stringify({ instances: new Array(5_000).fill([1, 2, 3, 4, 5, 6, 7, 8]) }), [400, 413]],
@@ -151,7 +177,7 @@ t.test('edge cases: NaN, overflow, deep nesting, long arrays, 10 MB, prototype p
   ];
   for (const { name, url } of targets()) {
     for (const [what, body, expected] of cases) {
-      const path = what === 'long batch' ? '/predict/batch' : '/predict';
+      const path = what === 'long batch' || what.includes('in a batch') ? '/predict/batch' : '/predict';
       let status: number;
       try {
         status = await post(`${url}${path}`, body);
@@ -161,6 +187,7 @@ t.test('edge cases: NaN, overflow, deep nesting, long arrays, 10 MB, prototype p
         if (status < 0) t.fail(`${name} ${what}: ${(err as Error).message}`);
       }
       t.ok(expected.includes(status), `${name} ${what}: ${status}`);
+      if (status === 400 && expected.includes(200)) t.ok(overflowRefused(status), `${name} ${what}: ${lastBody}`);
     }
   }
   await stillServing(t);
@@ -233,4 +260,19 @@ t.test('memory stays bounded after all of the above', async (t) => {
       t.ok(s && s.rssMB < 300, `${c.name}: RSS ${s?.rssMB.toFixed(0)} MB`);
     }
   }
+});
+
+t.test('bad input ejected no replica and cost no 5xx behind the gateway', async (t) => {
+  const gw = micro.components.find((c) => c.service === 'gateway')!;
+  const res = await request(`${gw.url}/metrics`);
+  const text = await res.body.text();
+  const usable = /^gateway_upstreams\{[^}]*state="usable"[^}]*\} (\d+)/m.exec(text)?.[1];
+  t.equal(usable, '2', 'both prediction replicas still usable');
+  const outcomes = [...text.matchAll(/^gateway_upstream_requests_total\{[^}]*outcome="([^"]+)"[^}]*\} (\d+)/gm)];
+  t.ok(outcomes.length > 0, 'the gateway counted what its replicas answered');
+  t.same(
+    outcomes.filter(([, outcome]) => !/^[234]\d\d$/.test(outcome!)).map(([line]) => line),
+    [],
+    'every answer from a replica was a 2xx–4xx',
+  );
 });
