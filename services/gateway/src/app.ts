@@ -105,16 +105,21 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     replicaId,
     shedding: sheddingFrom(config),
     requestMetrics: config.REQUEST_METRICS === 'on',
+    // /readyz is on the public port: by default it says how many replicas are usable, not
+    // where they are (their addresses and errors name the internal network).
     readiness: () => ({
       ready: pool.usableCount() > 0,
-      detail: {
-        upstreams: pool.all.map((u) => ({
-          origin: u.origin,
-          usable: pool.isUsable(u),
-          requests: u.requests,
-          ...(u.lastError ? { lastError: u.lastError } : {}),
-        })),
-      },
+      detail:
+        config.READYZ_DETAIL === 'upstreams'
+          ? {
+              upstreams: pool.all.map((u) => ({
+                origin: u.origin,
+                usable: pool.isUsable(u),
+                requests: u.requests,
+                ...(u.lastError ? { lastError: u.lastError } : {}),
+              })),
+            }
+          : { upstreams: { known: pool.all.length, usable: pool.usableCount() } },
     }),
   });
 

@@ -20,6 +20,8 @@ export const GatewayConfigSchema = Type.Object({
   EJECT_AFTER_5XX: Type.Integer({ minimum: 1, maximum: 1000, default: DEFAULT_OUTLIER_POLICY.consecutive5xx }),
   /** First ejection period; it doubles on each ejection in a row, up to 30 s. */
   EJECTION_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: DEFAULT_OUTLIER_POLICY.baseEjectionMs }),
+  /** What the public /readyz tells about the replicas: counts only, or their addresses and last errors. */
+  READYZ_DETAIL: Type.Union([Type.Literal('counts'), Type.Literal('upstreams')], { default: 'counts' }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
   /**
    * Requests that may wait per replica beyond its connections before the gateway sheds

@@ -186,6 +186,8 @@ t.test('a saturated replica: health checks still get through, and the queue is b
   // they would all have timed out and the only replica would be down.
   const ready = await app.inject({ url: '/readyz' });
   t.equal(ready.statusCode, 200, `the replica is still up while every proxy connection is busy: ${ready.body}`);
+  t.same(ready.json().upstreams, { known: 1, usable: 1 }, 'the public /readyz gives counts');
+  t.notMatch(ready.body, up.url.replace('http://', ''), 'and no internal address');
   const statuses = (await answers).map((r) => r.statusCode);
   t.equal(statuses.filter((s) => s === 200).length, 3, `served: one on the connection, two queued (${statuses})`);
   const shed = (await answers).filter((r) => r.statusCode === 503);
@@ -196,4 +198,19 @@ t.test('a saturated replica: health checks still get through, and the queue is b
   }
   const after = await app.inject(predict('{"features":[1]}'));
   t.equal(after.statusCode, 200, `places are given back once answered: ${after.body}`);
+});
+
+t.test('READYZ_DETAIL=upstreams lists the replicas, for an operator who asks', async (t) => {
+  const up = await upstream(t, (_req, res) => res.end('{}'));
+  const config = loadGatewayConfig({
+    PORT: '0',
+    PREDICTION_URLS: up.url,
+    LOG_LEVEL: 'silent',
+    READYZ_DETAIL: 'upstreams',
+  });
+  const app = createFastify(config);
+  await app.register(gatewayApp, { replicaId: 'gw-test', config });
+  t.teardown(() => app.close());
+  const ready = await app.inject({ url: '/readyz' });
+  t.equal(ready.json().upstreams[0].origin, up.url);
 });
