@@ -5,22 +5,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { commandLineOf, pidAlive } from '../src/backends/child.js';
 import { which } from '../src/backends/which.js';
-import { main } from '../src/cli/index.js';
 import { DriverProcess } from '../src/driver/client.js';
-
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-  });
-  return { code, out, err };
-}
+import { runCli } from './cli-helpers.js';
 
 t.test('a process is alive whoever owns it: EPERM is not death', async (t) => {
   // pid 1 always exists; an ordinary user may not signal it (EPERM), root may.
@@ -42,7 +28,7 @@ t.test('mlbench down never signals a process that is not mlbench up', async (t) 
   await mkdir('.mlbench');
   // A stale state file whose pid now belongs to something else.
   await writeFile(join('.mlbench', 'up.json'), JSON.stringify({ pid: bystander.pid }));
-  const r = await run(['down']);
+  const r = await runCli(['down']);
   t.equal(r.code, 0, r.err);
   t.match(r.out, new RegExp(`pid ${bystander.pid} is not mlbench up \\(it runs: sleep 30\\); left alone`));
   t.equal(bystander.exitCode, null);
@@ -50,7 +36,7 @@ t.test('mlbench down never signals a process that is not mlbench up', async (t) 
   t.equal(commandLineOf(bystander.pid!), 'sleep 30');
   await t.rejects(readFile(join('.mlbench', 'up.json')), 'state cleared');
   await writeFile(join('.mlbench', 'up.json'), JSON.stringify({ pid: 'x' }));
-  const bad = await run(['down']);
+  const bad = await runCli(['down']);
   t.equal(bad.code, 1);
   t.match(bad.err, /^mlbench: .*up\.json names no process/);
 });

@@ -5,24 +5,10 @@ import { join } from 'node:path';
 import t from 'tap';
 import { describeMachine } from '../src/machine.js';
 import { checkResults, type ResultsFile, SCHEMA_VERSION } from '../src/results.js';
+import { runCli } from './cli-helpers.js';
 
 const sigintBefore = process.listenerCount('SIGINT');
-const { buildCli, main } = await import('../src/cli/index.js');
-
-/** Run one command line in this process, with what it prints captured. */
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    out: (s) => {
-      out += s;
-    },
-    err: (s) => {
-      err += s;
-    },
-  });
-  return { code, out, err };
-}
+const { buildCli } = await import('../src/cli/index.js');
 
 function minimalResults(): ResultsFile {
   return {
@@ -64,10 +50,10 @@ t.test('importing the CLI starts nothing: no signal handlers, no exit', async (t
 });
 
 t.test('help and usage errors, in process', async (t) => {
-  const help = await run(['--help']);
+  const help = await runCli(['--help']);
   t.equal(help.code, 0);
   t.match(help.out, /Usage: mlbench/);
-  const benchHelp = await run(['bench', '--help']);
+  const benchHelp = await runCli(['bench', '--help']);
   t.equal(benchHelp.code, 0);
   t.match(benchHelp.out, /--backend <b>[\s\S]*"process",\s*"docker",\s*"swarm"/);
   for (const [args, re] of [
@@ -76,7 +62,7 @@ t.test('help and usage errors, in process', async (t) => {
     [['frobnicate'], /^mlbench: unknown command 'frobnicate'/],
     [['bench', '--run-id', '../x'], /^mlbench: --run-id may only contain/],
   ] as [string[], RegExp][]) {
-    const r = await run(args);
+    const r = await runCli(args);
     t.not(r.code, 0, args.join(' '));
     t.match(r.err.split('\n')[0], re, args.join(' '));
   }
@@ -87,17 +73,17 @@ t.test('train writes an artifact; report reads results through the schema', asyn
   const dir = await mkdtemp(join(tmpdir(), 'mlbench-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const model = join(dir, 'm.json');
-  const trained = await run(['train', '--features', '3', '--out', model]);
+  const trained = await runCli(['train', '--features', '3', '--out', model]);
   t.equal(trained.code, 0, trained.err);
   t.ok(existsSync(model));
   t.equal(JSON.parse(await readFile(model, 'utf8')).featureNames.length, 3);
-  const again = await run(['train', '--features', '3', '--out', model]);
+  const again = await runCli(['train', '--features', '3', '--out', model]);
   t.equal(again.code, 1, 'an existing artifact is not replaced without --force');
 
   const good = join(dir, 'good');
   await mkdir(good);
   await writeFile(join(good, 'results.json'), JSON.stringify(minimalResults()));
-  const report = await run(['report', good]);
+  const report = await runCli(['report', good]);
   t.equal(report.code, 0, report.err);
   t.ok(existsSync(join(good, 'report.html')));
 
@@ -106,7 +92,7 @@ t.test('train writes an artifact; report reads results through the schema', asyn
   const broken = minimalResults() as unknown as Record<string, any>;
   broken.config.slo.p99Ms = 'fast';
   await writeFile(join(bad, 'results.json'), JSON.stringify(broken));
-  const refused = await run(['report', bad]);
+  const refused = await runCli(['report', bad]);
   t.equal(refused.code, 1);
   t.match(refused.err, /^mlbench: .*results\.json does not match the results schema at config\.slo\.p99Ms/);
   t.notOk(existsSync(join(bad, 'report.html')), 'nothing written from a bad file');
