@@ -197,9 +197,11 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
         }, c);
         results.capacity.push({ topology: step.topology, replicas: g.replicas, ...found } satisfies CapacityResult);
         await save();
-        o.progress.log(
-          `  capacity ${step.topology}×${g.replicas}: ${found.rateRps} req/s at p99 ≤ ${g.scenario.slo.p99Ms} ms`,
-        );
+        const bound =
+          found.limitedBy === 'slo'
+            ? `${found.rateRps} req/s`
+            : `≥ ${found.rateRps} req/s (${found.limitedBy === 'load-generator' ? `load generator limit at ${found.loadGeneratorLimitRps} req/s` : 'search range'})`;
+        o.progress.log(`  capacity ${step.topology}×${g.replicas}: ${bound} at p99 ≤ ${g.scenario.slo.p99Ms} ms`);
       }
     }
   };

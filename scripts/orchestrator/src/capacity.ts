@@ -14,45 +14,114 @@ export interface CapacitySearchOptions {
   confirmFailures?: boolean;
 }
 
+/** What one probe says of the server: it met the SLO, it did not, or the load generator could not tell. */
+export type ProbeVerdict = 'pass' | 'fail' | 'load-generator';
+
+export const verdictOf = (p: CapacityProbe): ProbeVerdict => p.verdict ?? (p.pass ? 'pass' : 'fail');
+
+/** How a rate was judged from its probes. */
+export interface RateDecision {
+  rateRps: number;
+  verdict: ProbeVerdict;
+  /** "every probe passed", "2 of 3 probes passed", "failed twice", … */
+  rule: string;
+}
+
+export interface CapacityFound {
+  /** Highest rate judged to pass (0 if none did). */
+  rateRps: number;
+  /** Lowest rate judged to fail on the server's account, bounding the true capacity from above. */
+  failedAtRps: number | null;
+  /**
+   * What ended the search: a rate the server failed ("slo"), a rate at which the load
+   * generator could not hold its schedule ("load-generator": the capacity is at least
+   * rateRps), or neither ("search-range": maxRps or the probe budget was reached first).
+   */
+  limitedBy: 'slo' | 'load-generator' | 'search-range';
+  /** Lowest rate the load generator could not hold, if any. */
+  loadGeneratorLimitRps: number | null;
+  decisions: RateDecision[];
+  probes: CapacityProbe[];
+}
+
 /**
- * Highest arrival rate that passes `probe`: double from the start rate until a probe
- * fails (or halve until one passes), then bisect the bracket. Every probe is returned
- * so the report can show how the number was found.
+ * Highest arrival rate that passes `probe`: double from the start rate until a rate does
+ * not pass (or halve until one passes), then bisect the bracket. A rate passes only if every
+ * probe at it passes; with `confirmFailures`, a failing rate is probed again, and when the
+ * two disagree a third decides (it passes on 2 of 3, and the decision says so). A probe
+ * the load generator could not hold neither passes nor fails the server: the search goes
+ * no higher, and the result is then a lower bound ("load-generator"). Every probe and every
+ * decision is returned so the report can show how the number was found.
  */
 export async function searchCapacity(
   probe: (rateRps: number) => Promise<CapacityProbe>,
   opts: CapacitySearchOptions,
-): Promise<{ rateRps: number; failedAtRps: number | null; probes: CapacityProbe[] }> {
+): Promise<CapacityFound> {
   const probes: CapacityProbe[] = [];
+  const decisions: RateDecision[] = [];
   const tried = new Set<number>();
   let pass = 0;
-  let fail: number | null = null;
-  let rate = Math.round(Math.min(Math.max(opts.startRps, opts.minRps), opts.maxRps));
-  while (probes.length < opts.maxProbes) {
-    let p = await probe(rate);
+  let failed: number | null = null;
+  let lgLimit: number | null = null;
+  const budgetLeft = () => probes.length < opts.maxProbes;
+  const once = async (rate: number) => {
+    const p = await probe(rate);
     probes.push(p);
-    // One noisy probe must not cap the search: a failure counts only if it repeats.
-    if (!p.pass && opts.confirmFailures && probes.length < opts.maxProbes) {
-      p = await probe(rate);
-      probes.push(p);
-    }
+    return verdictOf(p);
+  };
+  const judge = async (rate: number): Promise<RateDecision> => {
+    const first = await once(rate);
+    if (first !== 'fail')
+      return {
+        rateRps: rate,
+        verdict: first,
+        rule: first === 'pass' ? 'every probe passed' : 'load generator could not hold the rate',
+      };
+    // One noisy probe must not cap the search; one lucky probe must not pass a failing rate.
+    if (!opts.confirmFailures || !budgetLeft()) return { rateRps: rate, verdict: 'fail', rule: 'failed' };
+    const second = await once(rate);
+    if (second === 'load-generator')
+      return { rateRps: rate, verdict: second, rule: 'load generator could not hold the rate' };
+    if (second === 'fail' || !budgetLeft())
+      return {
+        rateRps: rate,
+        verdict: 'fail',
+        rule: second === 'fail' ? 'failed twice' : 'failed 1 of 2 (no budget for a third)',
+      };
+    const third = await once(rate);
+    if (third === 'load-generator')
+      return { rateRps: rate, verdict: third, rule: 'load generator could not hold the rate' };
+    return third === 'pass'
+      ? { rateRps: rate, verdict: 'pass', rule: '2 of 3 probes passed (majority)' }
+      : { rateRps: rate, verdict: 'fail', rule: '2 of 3 probes failed (majority)' };
+  };
+  let rate = Math.round(Math.min(Math.max(opts.startRps, opts.minRps), opts.maxRps));
+  while (budgetLeft()) {
+    const d = await judge(rate);
+    decisions.push(d);
     tried.add(rate);
-    if (p.pass) pass = Math.max(pass, rate);
-    else fail = fail === null ? rate : Math.min(fail, rate);
-    if (pass > 0 && fail !== null && fail / pass <= 1 + opts.tolerance) break;
+    if (d.verdict === 'pass') pass = Math.max(pass, rate);
+    else if (d.verdict === 'fail') failed = failed === null ? rate : Math.min(failed, rate);
+    else lgLimit = lgLimit === null ? rate : Math.min(lgLimit, rate);
+    // The bracket's top: the lowest rate that did not pass, for either reason.
+    const ceiling = failed === null ? lgLimit : lgLimit === null ? failed : Math.min(failed, lgLimit);
+    if (pass > 0 && ceiling !== null && ceiling / pass <= 1 + opts.tolerance) break;
     let next: number;
-    if (fail === null) {
+    if (ceiling === null) {
       if (rate >= opts.maxRps) break;
       next = Math.min(rate * 2, opts.maxRps);
     } else if (pass === 0) {
       if (rate <= opts.minRps) break;
       next = Math.max(rate / 2, opts.minRps);
-    } else next = (pass + fail) / 2;
+    } else next = (pass + ceiling) / 2;
     next = Math.round(next);
     if (next === rate || tried.has(next)) break;
     rate = next;
   }
-  return { rateRps: pass, failedAtRps: fail, probes };
+  const lowestNotPassing = [failed, lgLimit].filter((x): x is number => x !== null).sort((a, b) => a - b)[0];
+  const limitedBy =
+    lowestNotPassing === undefined ? 'search-range' : lowestNotPassing === failed ? 'slo' : 'load-generator';
+  return { rateRps: pass, failedAtRps: failed, limitedBy, loadGeneratorLimitRps: lgLimit, decisions, probes };
 }
 
 /** One capacity probe: the scenario at a constant rate, judged by the scenario's SLO. */
@@ -66,20 +135,26 @@ export async function probeAt(
   // A probe must hold enough requests to claim a p99, however low the rate.
   const probeMs = Math.max(c.probeMs, Math.ceil(((MIN_VALID_REQUESTS * 1.2) / rate) * 1000));
   const run = await measureRun(ctx, dep, atRate(scenario, rate, probeMs, c.warmupMs), { phase: 'capacity', trial: 1 });
-  const reason = !run.valid
-    ? run.invalidReasons.join('; ')
-    : run.sloMet
-      ? undefined
-      : `p99 ${run.latencyMs.p99} ms, errors ${run.errors.count}, dropped ${run.dropped}, achieved ${run.achievedRps}`;
+  // A late load generator measured itself: its lateness is in every latency it recorded.
+  const verdict: ProbeVerdict = run.driverLate ? 'load-generator' : run.sloMet ? 'pass' : 'fail';
+  const reason =
+    verdict === 'load-generator'
+      ? `load generator behind schedule (lag p99 ${run.scheduleLagMs.p99} ms)`
+      : !run.valid
+        ? run.invalidReasons.join('; ')
+        : run.sloMet
+          ? undefined
+          : `p99 ${run.latencyMs.p99} ms, failed ${run.failed.count} (errors ${run.errors.count} + dropped ${run.dropped}), achieved ${run.achievedRps}`;
   return {
     run,
     probe: {
       rateRps: rate,
       achievedRps: run.achievedRps,
       p99Ms: run.latencyMs.p99,
-      errorRate: run.errors.rate,
+      errorRate: run.failed.rate,
       dropped: run.dropped,
-      pass: run.sloMet,
+      pass: verdict === 'pass',
+      verdict,
       ...(reason ? { reason } : {}),
     },
   };

@@ -96,8 +96,14 @@ export const RunResultSchema = Obj({
   durationS: Num,
   requests: Int,
   ok: Int,
+  /** Answers that were not 200 (rate: of the requests answered). */
   errors: Obj({ count: Int, rate: Num, byStatus: Counts, network: Counts }),
   dropped: Int,
+  /**
+   * What the SLO judges: errors + dropped arrivals, as a share of the scheduled arrivals.
+   * The one meaning of "failed" in results.json, the report and the terminal.
+   */
+  failed: Obj({ count: Int, rate: Num }),
   /** From the scheduled send time: what a user waits. */
   latencyMs: LatencySummarySchema,
   /** Same run measured from the actual send time (what a closed-loop tool would show). */
@@ -135,6 +141,8 @@ export const CapacityProbeSchema = Obj({
   errorRate: Num,
   dropped: Int,
   pass: Type.Boolean(),
+  /** pass or fail on the server's account, or the load generator could not hold the rate. */
+  verdict: Type.Optional(Type.Union([Type.Literal('pass'), Type.Literal('fail'), Type.Literal('load-generator')])),
   reason: Type.Optional(Str),
 });
 
@@ -145,6 +153,11 @@ export const CapacityResultSchema = Obj({
   rateRps: Num,
   /** Lowest probed rate that failed, bounding the true capacity from above. */
   failedAtRps: Type.Union([Num, Type.Null()]),
+  /** What ended the search: the SLO, the load generator's limit (rateRps is a floor), or the search range. */
+  limitedBy: Type.Union([Type.Literal('slo'), Type.Literal('load-generator'), Type.Literal('search-range')]),
+  loadGeneratorLimitRps: Type.Optional(Type.Union([Num, Type.Null()])),
+  /** How each rate was judged from its probes (every probe passed, a majority of 3, …). */
+  decisions: Type.Optional(Type.Array(Obj({ rateRps: Num, verdict: Str, rule: Str }))),
   probes: Type.Array(CapacityProbeSchema),
 });
 
@@ -162,12 +175,17 @@ export const SummaryRowSchema = Obj({
   p999Ms: SpreadSchema,
   achievedRps: SpreadSchema,
   errorRate: SpreadSchema,
+  /** Errors + dropped arrivals over scheduled arrivals: what the SLO judges. */
+  failedRate: Type.Optional(SpreadSchema),
   cpuSecondsPer1k: SpreadSchema,
   /** Per component kind (monolith, gateway, prediction, driver): peak RSS, max over trials and replicas. */
   rssMaxMB: Counts,
   capacityRps: Type.Union([Num, Type.Null()]),
-  /** True when every probe passed: capacity is at least capacityRps, the search never found the limit. */
+  /** True unless the search ended on the server's SLO: capacity is then at least capacityRps. */
   capacityIsLowerBound: Type.Boolean(),
+  capacityLimitedBy: Type.Optional(
+    Type.Union([Type.Literal('slo'), Type.Literal('load-generator'), Type.Literal('search-range'), Type.Null()]),
+  ),
   gatewayOverheadMs: Type.Union([Num, Type.Null()]),
 });
 

@@ -55,11 +55,22 @@ export function checkResults(data: unknown, path = 'results.json'): ResultsFile 
   const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
   if (version !== SCHEMA_VERSION)
     throw new Error(`${path} has schemaVersion ${String(version)}; this mlbench reads ${SCHEMA_VERSION}`);
-  for (const run of ((data as { runs?: unknown }).runs as Record<string, unknown>[] | undefined) ?? [])
-    if (run && typeof run === 'object' && 'driverSaturated' in run && !('driverLate' in run)) {
+  for (const run of ((data as { runs?: unknown }).runs as Record<string, any>[] | undefined) ?? []) {
+    if (!run || typeof run !== 'object') continue;
+    if ('driverSaturated' in run && !('driverLate' in run)) {
       run.driverLate = run.driverSaturated;
       delete run.driverSaturated;
     }
+    // Before "failed" was recorded: errors + dropped over the arrivals that were scheduled.
+    if (!('failed' in run) && typeof run.errors?.count === 'number' && typeof run.dropped === 'number') {
+      const count = run.errors.count + run.dropped;
+      const scheduled = (run.requests ?? 0) + run.dropped;
+      run.failed = { count, rate: scheduled ? Math.round((count / scheduled) * 1e6) / 1e6 : 0 };
+    }
+  }
+  for (const c of ((data as { capacity?: unknown }).capacity as Record<string, any>[] | undefined) ?? [])
+    if (c && typeof c === 'object' && !('limitedBy' in c))
+      c.limitedBy = c.failedAtRps === null ? 'search-range' : 'slo';
   const first = Value.Errors(ResultsFileSchema, data).First();
   if (first) {
     const field = first.path.replace(/^\//, '').replaceAll('/', '.') || '(top level)';

@@ -46,10 +46,12 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
       p999Ms: spread(valid.map((r) => r.latencyMs.p999)),
       achievedRps: spread(valid.map((r) => r.achievedRps)),
       errorRate: spread(valid.map((r) => r.errors.rate)),
+      failedRate: spread(valid.map((r) => r.failed.rate)),
       cpuSecondsPer1k: spread(valid.map((r) => r.resources.servers?.cpuSecondsPer1kRequests ?? 0)),
       rssMaxMB: rss,
       capacityRps: cap?.rateRps ?? null,
-      capacityIsLowerBound: cap !== undefined && cap.failedAtRps === null,
+      capacityIsLowerBound: cap !== undefined && cap.limitedBy !== 'slo',
+      capacityLimitedBy: cap?.limitedBy ?? null,
       gatewayOverheadMs: overheads.length ? spread(overheads).median : null,
     });
   }

@@ -75,5 +75,52 @@ t.test('a single noisy failure is re-probed when asked to confirm', async (t) =>
   t.ok(naive.rateRps < 2000, `without confirmation one blip caps the result at ${naive.rateRps}`);
   const confirmed = await searchCapacity(rule(6000, new Set([2000])), { ...opts, confirmFailures: true });
   t.ok(confirmed.rateRps >= 6000 / 1.05, `with confirmation: ${confirmed.rateRps}`);
-  t.equal(confirmed.probes.filter((p) => p.rateRps === 2000).length, 2, 'the blip was probed twice');
+  // A failure and a pass disagree: a third probe decides, and the decision says it was a majority.
+  t.equal(confirmed.probes.filter((p) => p.rateRps === 2000).length, 3, 'the blip was probed three times');
+  t.equal(confirmed.decisions.find((d) => d.rateRps === 2000)?.rule, '2 of 3 probes passed (majority)');
+  t.equal(confirmed.limitedBy, 'slo');
+});
+
+/** Probes at each rate answer in the given order (then repeat the last). */
+const scripted = (answers: Record<number, ('pass' | 'fail' | 'load-generator')[]>, limit: number) => {
+  const seen = new Map<number, number>();
+  return async (rate: number): Promise<CapacityProbe> => {
+    const n = seen.get(rate) ?? 0;
+    seen.set(rate, n + 1);
+    const list = answers[rate];
+    const verdict = list ? list[Math.min(n, list.length - 1)]! : rate <= limit ? 'pass' : 'fail';
+    return { rateRps: rate, achievedRps: rate, p99Ms: 1, errorRate: 0, dropped: 0, pass: verdict === 'pass', verdict };
+  };
+};
+
+t.test('a failed rate never passes on one lucky re-probe', async (t) => {
+  const opts = { startRps: 1000, minRps: 10, maxRps: 1e5, maxProbes: 30, tolerance: 0.05, confirmFailures: true };
+  // Measured here: a rate failed (p99 87 ms), its re-probe passed, and it became the headline.
+  const r = await searchCapacity(scripted({ 2000: ['fail', 'pass', 'fail'] }, 6000), opts);
+  t.ok(r.rateRps < 2000, `2000 failed 2 of 3: capacity ${r.rateRps}`);
+  t.equal(r.decisions.find((d) => d.rateRps === 2000)?.rule, '2 of 3 probes failed (majority)');
+  t.equal(r.failedAtRps, 2000);
+  const twice = await searchCapacity(scripted({ 2000: ['fail', 'fail'] }, 6000), opts);
+  t.equal(twice.probes.filter((p) => p.rateRps === 2000).length, 2, 'two failures in a row decide at once');
+  t.equal(twice.decisions.find((d) => d.rateRps === 2000)?.rule, 'failed twice');
+});
+
+t.test('a probe the load generator could not hold bounds the search from below, not the server', async (t) => {
+  const opts = { startRps: 1000, minRps: 10, maxRps: 1e5, maxProbes: 30, tolerance: 0.05, confirmFailures: true };
+  const lateFrom = (lg: number, limit: number) => {
+    const inner = scripted({}, limit);
+    return async (rate: number) =>
+      rate >= lg ? { ...(await inner(rate)), pass: false, verdict: 'load-generator' as const } : inner(rate);
+  };
+  // The server could take 50,000 req/s; the generator holds only up to ~5,000.
+  const r = await searchCapacity(lateFrom(5000, 50_000), opts);
+  t.equal(r.limitedBy, 'load-generator');
+  t.equal(r.failedAtRps, null, 'no rate failed on the server’s account');
+  t.ok(r.rateRps >= 4000 && r.rateRps < 5000, `a floor just under the generator's limit: ${r.rateRps}`);
+  t.ok(r.loadGeneratorLimitRps! >= 5000);
+  // When the server fails below the generator's limit, the SLO decides.
+  const slo = await searchCapacity(lateFrom(16_000, 3000), opts);
+  t.equal(slo.limitedBy, 'slo');
+  const range = await searchCapacity(scripted({}, 1e9), { ...opts, maxRps: 8000 });
+  t.equal(range.limitedBy, 'search-range');
 });

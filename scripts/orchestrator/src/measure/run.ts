@@ -203,6 +203,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
       network: r.networkErrors,
     },
     dropped: r.dropped,
+    failed: { count: errorsCount + r.dropped, rate: round(errorRate, 6) },
     latencyMs: latency,
     // k6 times from the actual send: what it reports is service time (see driver/k6.ts).
     serviceTimeMs: r.latencySummaryMs ?? summarizeMs(decodeHistogram(r.serviceTime)),

@@ -38,7 +38,7 @@ function headline(rows: SummaryRow[]): Block {
         spreadText(r.p50Ms, 3),
         spreadText(r.p99Ms, 3),
         spreadText(r.p999Ms, 3),
-        r.capacityRps === null ? '–' : `${r.capacityIsLowerBound ? '≥ ' : ''}${r.capacityRps}`,
+        capacityCell(r),
         spreadText(
           {
             ...r.cpuSecondsPer1k,
@@ -91,7 +91,8 @@ export function verdict(r: ResultsFile): Block[] {
   ];
   if (mono.capacityRps !== null && micro.capacityRps !== null) {
     // A search that never failed found a floor, not the limit: say so, and bound the ratio the same way.
-    const cap = (r: SummaryRow) => `${r.capacityIsLowerBound ? 'at least ' : ''}${r.capacityRps} req/s`;
+    const cap = (r: SummaryRow) =>
+      `${r.capacityIsLowerBound ? 'at least ' : ''}${r.capacityRps} req/s${r.capacityLimitedBy === 'load-generator' ? ' (load generator limit)' : ''}`;
     const ratio = fmt(micro.capacityRps / Math.max(1, mono.capacityRps), 2);
     const ratioText =
       mono.capacityIsLowerBound && micro.capacityIsLowerBound
@@ -163,6 +164,21 @@ function runsTable(runs: RunResult[]): Block {
       ]),
     },
   };
+}
+
+/** Capacity as the bound it is: "12000", "≥ 16000 (load generator limit)", "≥ 40000 (search range)". */
+export function capacityCell(
+  r: Pick<SummaryRow, 'capacityRps' | 'capacityIsLowerBound' | 'capacityLimitedBy'>,
+): string {
+  if (r.capacityRps === null) return '–';
+  if (!r.capacityIsLowerBound) return `${r.capacityRps}`;
+  const why =
+    r.capacityLimitedBy === 'load-generator'
+      ? ' (load generator limit)'
+      : r.capacityLimitedBy === 'search-range'
+        ? ' (search range)'
+        : '';
+  return `≥ ${r.capacityRps}${why}`;
 }
 
 export function buildDocument(r: ResultsFile): Block[] {
@@ -238,13 +254,28 @@ export function buildDocument(r: ResultsFile): Block[] {
       { h: 'Capacity search', level: 3 },
       {
         table: {
-          head: ['topology', 'replicas', 'capacity req/s', 'first failure req/s', 'probes (rate: p99 ms, pass)'],
+          head: [
+            'topology',
+            'replicas',
+            'capacity req/s',
+            'limited by',
+            'first failure req/s',
+            'probes (rate: p99 ms, ✓ pass, ✗ fail, ? load generator late)',
+            'decisions',
+          ],
           rows: r.capacity.map((x) => [
             x.topology,
             x.replicas,
-            x.rateRps,
+            x.limitedBy === 'slo' ? x.rateRps : `≥ ${x.rateRps}`,
+            x.limitedBy,
             x.failedAtRps ?? '–',
-            x.probes.map((p) => `${p.rateRps}: ${fmt(p.p99Ms, 2)}${p.pass ? ' ✓' : ' ✗'}`).join('; '),
+            x.probes
+              .map(
+                (p) =>
+                  `${p.rateRps}: ${fmt(p.p99Ms, 2)}${p.verdict === 'load-generator' ? ' ?' : p.pass ? ' ✓' : ' ✗'}`,
+              )
+              .join('; '),
+            (x.decisions ?? []).map((d) => `${d.rateRps}: ${d.rule}`).join('; ') || '–',
           ]),
         },
       },
