@@ -139,7 +139,7 @@ export async function probeAt(
   const verdict: ProbeVerdict = run.driverLate ? 'load-generator' : run.sloMet ? 'pass' : 'fail';
   const reason =
     verdict === 'load-generator'
-      ? `load generator behind schedule (lag p99 ${run.scheduleLagMs.p99} ms)`
+      ? `load generator behind: ${run.driverLateReason ?? `schedule lag p99 ${run.scheduleLagMs.p99} ms`}`
       : !run.valid
         ? run.invalidReasons.join('; ')
         : run.sloMet

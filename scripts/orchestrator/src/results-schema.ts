@@ -128,6 +128,8 @@ export const RunResultSchema = Obj({
   trustworthyPercentiles: Type.Array(Str),
   /** Schedule lag p99 over the limit: the driver fell behind (saturated, or not given the CPU). */
   driverLate: Type.Boolean(),
+  /** Why, when the driver said so itself (k6: CPU, arrivals dropped with VUs to spare, …). */
+  driverLateReason: Type.Optional(Str),
   sloMet: Type.Boolean(),
   startedAt: Str,
   /** Prometheus's view of the same window, per service (bench --with prometheus). */

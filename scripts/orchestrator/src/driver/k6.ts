@@ -4,7 +4,9 @@ import { ManagedProcess } from '../backends/child.js';
 import { REPO_ROOT } from '../backends/compose.js';
 import { topologyOfLabel } from '../backends/types.js';
 import { which } from '../backends/which.js';
+import { sampleProcess } from '../measure/procfs.js';
 import { encodeHistogram, type LatencySummaryMs, newHistogram, round3 } from './histogram.js';
+import type { ScheduleSpec } from './schedule.js';
 import type { DriverMode, DriverProgress, DriverRunResult, DriverRunSpec } from './types.js';
 
 export const K6_HINT =
@@ -31,6 +33,8 @@ export interface K6Ingested {
   latencyMs: LatencySummaryMs;
   /** Thresholds by expression, e.g. "http_req_duration{scenario:measure} p(99)<25" → passed. */
   thresholds: Record<string, boolean>;
+  /** The most VUs k6 had (vus_max): with fewer than maxVUs, a dropped iteration is k6's own lateness. */
+  vusMax: number;
 }
 
 /**
@@ -68,7 +72,29 @@ export function ingestK6Summary(summary: K6Summary): K6Ingested {
       mean: round3(d.avg ?? 0),
     },
     thresholds,
+    vusMax: summary.metrics.vus_max?.values.max ?? summary.metrics.vus_max?.values.value ?? 0,
   };
+}
+
+/** k6 on one core holds under 2,000 arrivals/s here: above ~90 % of a core it is the bottleneck. */
+export const K6_CPU_LIMIT = 0.9;
+
+/**
+ * Whether k6 itself fell behind, from its own figures: it ran out of CPU, or it dropped
+ * arrivals while it still had VUs to spare (a slow server fills every VU first), or it
+ * started fewer iterations than the schedule asked with none dropped.
+ */
+export function k6Lateness(
+  k: K6Ingested,
+  o: { maxVUs: number; targetIterations: number; cpuCores: number | undefined },
+): string | undefined {
+  if (o.cpuCores !== undefined && o.cpuCores >= K6_CPU_LIMIT)
+    return `k6 used ${Math.round(o.cpuCores * 100)}% of a core`;
+  if (k.dropped > 0 && k.vusMax < o.maxVUs)
+    return `k6 dropped ${k.dropped} arrivals with ${k.vusMax} of ${o.maxVUs} VUs in use`;
+  if (k.dropped === 0 && o.targetIterations > 0 && k.iterations + k.dropped < 0.95 * o.targetIterations)
+    return `k6 started ${k.iterations} of ${Math.round(o.targetIterations)} scheduled iterations`;
+  return undefined;
 }
 
 /** The scenario file a k6 script reads (SCENARIO_FILE) for one driver run. */
@@ -107,6 +133,18 @@ export function shapeForK6(spec: DriverRunSpec): Record<string, unknown> {
     maxVUs,
     arrival: s.arrival,
   };
+}
+
+/** Arrivals a schedule asks for over its length. */
+function expectedArrivals(s: ScheduleSpec): number {
+  if (s.executor === 'constant-arrival-rate') return (s.ratePerMs ?? 0) * s.durationMs;
+  let from = s.startRatePerMs ?? 0;
+  let n = 0;
+  for (const st of s.stages ?? []) {
+    n += ((from + st.targetPerMs) / 2) * st.durationMs;
+    from = st.targetPerMs;
+  }
+  return n;
 }
 
 function scheduledMs(mode: DriverMode): number {
@@ -171,7 +209,16 @@ export class K6Driver {
     );
     this.pid = proc.pid;
     this.current = proc;
+    // The process exits with the run, so its CPU is read while it lives (every 200 ms; the
+    // last reading before exit is within that of the total).
+    let cpuSeconds = 0;
+    const sampleCpu = () => {
+      const s = sampleProcess(proc.pid);
+      if (s) cpuSeconds = Math.max(cpuSeconds, s.cpuSeconds);
+    };
+    const sampler = setInterval(sampleCpu, 200);
     const { code, signal } = await proc.exited.finally(() => {
+      clearInterval(sampler);
       this.current = undefined;
     });
     if (code !== 0 && code !== K6_THRESHOLDS_FAILED)
@@ -182,7 +229,16 @@ export class K6Driver {
     } catch (err) {
       throw new Error(`k6 wrote no readable summary (${(err as Error).message}); last output:\n${proc.logTail()}`);
     }
-    const result = k6RunResult(spec, ingestK6Summary(summary), startedAtEpochMs);
+    const ingested = ingestK6Summary(summary);
+    const result = k6RunResult(spec, ingested, startedAtEpochMs);
+    const wallS = Math.max(ingested.durationMs, 1) / 1000;
+    result.cpuSeconds = cpuSeconds;
+    const late = k6Lateness(ingested, {
+      maxVUs: Number(shape.maxVUs ?? shape.vus ?? 0),
+      targetIterations: spec.mode.kind === 'open' ? expectedArrivals(spec.mode.schedule) : 0,
+      cpuCores: cpuSeconds > 0 ? cpuSeconds / wallS : undefined,
+    });
+    if (late) result.late = late;
     onProgress?.({
       label: spec.label,
       elapsedMs: result.wallMs,

@@ -49,6 +49,13 @@ export interface DriverRunResult {
   windows: Record<string, string>;
   /** Drivers that report percentiles only (k6): these replace the (empty) histograms. */
   latencySummaryMs?: LatencySummaryMs;
+  /**
+   * A driver without a schedule-lag histogram (k6) says itself whether it fell behind, and
+   * why; the built-in driver's lateness is read from its lag histogram instead.
+   */
+  late?: string;
+  /** CPU seconds of the process that ran this load (k6: a new process per run). */
+  cpuSeconds?: number;
 }
 
 /** What measurement needs of a load generator: the built-in driver process, or k6. */

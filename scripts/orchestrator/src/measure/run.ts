@@ -149,6 +149,15 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
       rssMaxMB: round(after.rssPeakMB, 1),
     };
   }
+  // A driver that is a new process per run (k6) measured its own CPU: the pid sampled
+  // before the run was the previous run's, already gone.
+  if (r.cpuSeconds !== undefined)
+    resources.driver = {
+      cpuSeconds: round(r.cpuSeconds, 3),
+      cpuSecondsPer1kRequests: requests ? round((r.cpuSeconds * 1000) / requests, 4) : 0,
+      cpuCores: round(r.cpuSeconds / windowS, 3),
+      rssMaxMB: resources.driver?.rssMaxMB ?? 0,
+    };
   const serverCpu = Object.entries(resources)
     .filter(([n]) => n !== 'driver')
     .reduce((a, [, v]) => a + v.cpuSeconds, 0);
@@ -172,7 +181,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
   const lag = summarizeMs(decodeHistogram(r.scheduleLag));
   // The driver spins between sends (see driver/run.ts), so its CPU share is no signal:
   // it is saturated when it cannot send on schedule.
-  const driverLate = lag.p99 > DRIVER_LAG_LIMIT_MS;
+  const driverLate = lag.p99 > DRIVER_LAG_LIMIT_MS || r.late !== undefined;
   const targetRps = s.executor === 'constant-vus' ? 0 : meanRatePerSecond(s);
   const achievedRps = requests / durationS;
   const errorRate = r.scheduled ? (errorsCount + r.dropped) / r.scheduled : 0;
@@ -224,6 +233,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     invalidReasons,
     trustworthyPercentiles: PERCENTILE_MIN_REQUESTS.filter(([, n]) => requests >= n).map(([p]) => p),
     driverLate,
+    ...(r.late ? { driverLateReason: r.late } : {}),
     sloMet,
     startedAt,
   };

@@ -222,13 +222,19 @@ export function buildDocument(r: ResultsFile): Block[] {
     { h: 'Headline', level: 3 },
     headline(r.summary),
     {
-      p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO; “≥” means no probe failed, so the limit lies higher (raise maxProbes or use --plan full).',
+      p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO (a rate passes only if every probe at it passes, or 2 of 3 where two disagreed; failed = errors + dropped arrivals); “≥” means it is a bound: “load generator limit” when the load generator could not hold a higher rate (those probes judge the generator, not the server), “search range” when no probe failed (raise maxProbes or use --plan full).',
     },
     ...verdict(r),
   ];
-  if (saturated || invalid)
+  const k6WithoutBalancer = c.driver === 'k6' && c.topologies.includes('monolith') && c.replicas.some((n) => n > 1);
+  if (saturated || invalid || k6WithoutBalancer)
     blocks.push({
       list: [
+        ...(k6WithoutBalancer
+          ? [
+              'k6 spreads load over monolith replicas by plain round robin, without the client-side balancer the built-in driver runs (health checks, ejection, one retry): a failing monolith replica costs clients errors that the gateway would have retried for microservices.',
+            ]
+          : []),
         ...(saturated
           ? [
               `${saturated} run(s) had a load generator behind its schedule (schedule lag p99 > 2 ms, marked LATE: requests left late because the driver was saturated or was not given the CPU): latencies count from the scheduled send time, so they include that delay.`,
