@@ -8,7 +8,7 @@ import { probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
 import { K6Driver } from './driver/k6.js';
 import type { LoadDriver } from './driver/types.js';
-import { describeMachine, type Pinning } from './machine.js';
+import { allowedCpus, describeMachine, type Pinning, parseCpuList } from './machine.js';
 import { measureFaultRun } from './measure/fault-run.js';
 import { measureRun, type RunContext, warmDeployment } from './measure/run.js';
 import type { Progress } from './progress.js';
@@ -129,6 +129,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
     driver,
     driverName: plan.driver,
     minDurationMs: o.minDurationMs,
+    serverCores: o.pinning.serverCpus ? parseCpuList(o.pinning.serverCpus).length : allowedCpus().length,
     onProgress: (p) => {
       o.progress.update(p);
       driverMetrics?.observe(p);

@@ -125,6 +125,7 @@ t.test('capacity search converges within 10% of a known capacity', async (t) => 
     // (a 25 ms blip fails a 25 ms p99 SLO at any rate) does not cap the search.
     { startRps: 100, minRps: 10, maxRps: 5000, maxProbes: 12, tolerance: 0.04, confirmFailures: true },
   );
+  for (const p of found.probes) t.comment(`${p.rateRps}: ${p.verdict} ${p.reason ?? ''} p99 ${p.p99Ms}`);
   const error = Math.abs(found.rateRps - trueCapacity) / trueCapacity;
   t.ok(
     error <= 0.1,

@@ -194,3 +194,26 @@ t.test('shapes for k6 follow the driver spec (ramping stages, VUs)', async (t) =
   ]);
   t.equal(shape.maxVUs, s.maxVUs);
 });
+
+t.test('k6 lateness from its own figures', async (t) => {
+  const { k6Lateness, cpuShareWhileLoading } = await import('../src/driver/k6.js');
+  const k = ingestK6Summary(await summary('overloaded'));
+  const o = { maxVUs: 8, targetIterations: k.iterations + k.dropped, cpuCores: 0.4 };
+  t.equal(k6Lateness(k, o), undefined, 'every VU busy waiting on the server: the server’s backlog, not k6’s');
+  t.match(k6Lateness(k, { ...o, maxVUs: 500 }), /dropped 1062 arrivals with 8 of 500 VUs/);
+  t.match(k6Lateness(k, { ...o, cpuCores: 0.95 }), /k6 used 95% of a core/);
+  const healthy = ingestK6Summary(await summary('healthy'));
+  t.match(
+    k6Lateness(healthy, { maxVUs: 500, targetIterations: 2 * healthy.iterations, cpuCores: 0.3 }),
+    /started .* of/,
+  );
+  // Start-up (about a second of CPU compiling the scripts) is left out of the share.
+  const samples = [
+    { t: 0, cpu: 0 },
+    { t: 1000, cpu: 0.9 },
+    { t: 2000, cpu: 1.4 },
+    { t: 3000, cpu: 1.9 },
+  ];
+  t.ok(Math.abs(cpuShareWhileLoading(samples, 2000)! - 0.5) < 1e-9, 'half a core while loading');
+  t.equal(cpuShareWhileLoading(samples.slice(0, 1), 2000), undefined);
+});

@@ -7,6 +7,7 @@ import {
   summarizeMs,
 } from '../src/driver/histogram.js';
 import { histogramOf, parsePrometheusText, quantile, subtract } from '../src/measure/exposition.js';
+import { unexplainedLatency } from '../src/measure/run.js';
 import { spread } from '../src/summary.js';
 
 const metrics = (n200: number, sum: number) => `# HELP http_request_duration_seconds x
@@ -53,4 +54,23 @@ t.test('spread: median and range', async (t) => {
   t.same(spread([3, 1, 2]), { median: 2, min: 1, max: 3, n: 3 });
   t.same(spread([4, 1]), { median: 2.5, min: 1, max: 4, n: 2 });
   t.same(spread([]), { median: 0, min: 0, max: 0, n: 0 });
+});
+
+t.test('latency the server does not account for is the load generator’s', async (t) => {
+  const base = { clientP99Ms: 36, sloP99Ms: 25, entryP99Ms: 0.25, processCores: [0.15], serverCores: 1 };
+  // Measured with real k6 at 1,250 req/s: 36 ms at the client, 0.25 ms in the monolith at 15 % of its core.
+  t.match(unexplainedLatency(base), /wait was in the load generator/);
+  t.equal(unexplainedLatency({ ...base, clientP99Ms: 20 }), undefined, 'within the SLO: nothing to explain');
+  t.equal(unexplainedLatency({ ...base, entryP99Ms: 10 }), undefined, 'the server itself was slow');
+  t.equal(
+    unexplainedLatency({ ...base, processCores: [0.95] }),
+    undefined,
+    'a saturated server queues out of its histograms',
+  );
+  t.equal(
+    unexplainedLatency({ ...base, processCores: [0.4, 0.4], serverCores: 1 }),
+    undefined,
+    'two processes sharing one core saturate it',
+  );
+  t.equal(unexplainedLatency({ ...base, entryP99Ms: undefined }), undefined, 'no server histograms: no verdict');
 });
