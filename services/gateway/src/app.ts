@@ -14,6 +14,8 @@ import { Counter, Gauge } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { GatewayConfig } from './config.js';
 import { DnsDiscovery } from './discovery.js';
+import { PendingPerReplica } from './pending.js';
+import { UpstreamOutcomes } from './upstream-metrics.js';
 
 const OPAQUE = 'application/octet-stream';
 
@@ -56,26 +58,15 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
   });
-  // Series per replica, removed when discovery forgets the replica: under autoscaling and
-  // rolling updates every address ever seen would otherwise stay a series for good.
-  const outcomesSeen = new Map<string, Set<string>>();
-  const forgetSeries = (origin: string) => {
-    for (const outcome of outcomesSeen.get(origin) ?? []) upstreamOutcomes.remove({ upstream: origin, outcome });
-    outcomesSeen.delete(origin);
-  };
-  const countOutcome = (origin: string, outcome: string) => {
-    const seen = outcomesSeen.get(origin) ?? new Set<string>();
-    outcomesSeen.set(origin, seen);
-    seen.add(outcome);
-    upstreamOutcomes.inc({ upstream: origin, outcome });
-  };
+  const pending = new PendingPerReplica(config.UPSTREAM_CONNECTIONS + config.UPSTREAM_MAX_QUEUE);
+  let outcomes: UpstreamOutcomes | undefined;
   // Health checks on connections of their own: in the proxy's pool they waited behind the
   // traffic, timed out under overload, and every replica (the last one too) was marked down.
   const healthAgent = new Agent({ connections: 1, pipelining: 1, connectTimeout: config.HEALTH_TIMEOUT_MS });
   const pool = new UpstreamPool({
     onForget: (origin) => {
-      forgetSeries(origin);
-      pending.delete(origin);
+      outcomes?.forget(origin);
+      pending.forget(origin);
     },
     dispatcher: healthAgent,
     healthIntervalMs: config.HEALTH_INTERVAL_MS,
@@ -123,12 +114,15 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     }),
   });
 
-  const upstreamOutcomes = new Counter({
-    name: 'gateway_upstream_requests_total',
-    help: 'Requests the gateway sent to each prediction replica, by outcome',
-    labelNames: ['upstream', 'outcome'] as const,
-    registers: [app.metrics.registry],
-  });
+  outcomes = new UpstreamOutcomes(
+    new Counter({
+      name: 'gateway_upstream_requests_total',
+      help: 'Requests the gateway sent to each prediction replica, by outcome',
+      labelNames: ['upstream', 'outcome'] as const,
+      registers: [app.metrics.registry],
+    }),
+  );
+  const countOutcome = (origin: string, outcome: string) => outcomes?.count(origin, outcome);
 
   // Collected on scrape: how many replicas the gateway knows (discovery) and may send to now.
   new Gauge({
@@ -152,28 +146,9 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   app.decorateRequest('retried', false);
   app.decorateRequest('occupies', undefined);
 
-  /**
-   * Requests sent to each replica and not yet answered. undici queues what finds every
-   * connection busy, without bound or deadline (its timeouts start at the socket): past
-   * UPSTREAM_CONNECTIONS + UPSTREAM_MAX_QUEUE the replica takes no more until it answers,
-   * and when every replica is that full the gateway sheds (503 + Retry-After) at once.
-   */
-  const pending = new Map<string, number>();
-  const maxPending = config.UPSTREAM_CONNECTIONS + config.UPSTREAM_MAX_QUEUE;
-  const hasRoom = (u: UpstreamState) => (pending.get(u.origin) ?? 0) < maxPending;
-  const occupy = (request: { occupies: string | undefined }, u: UpstreamState) => {
-    release(request);
-    pending.set(u.origin, (pending.get(u.origin) ?? 0) + 1);
-    request.occupies = u.origin;
-  };
-  const release = (request: { occupies: string | undefined }) => {
-    const origin = request.occupies;
-    if (origin === undefined) return;
-    request.occupies = undefined;
-    const n = (pending.get(origin) ?? 1) - 1;
-    if (n > 0) pending.set(origin, n);
-    else pending.delete(origin);
-  };
+  const hasRoom = (u: UpstreamState) => pending.hasRoom(u.origin);
+  const occupy = (request: { occupies: string | undefined }, u: UpstreamState) => pending.occupy(request, u.origin);
+  const release = (request: { occupies: string | undefined }) => pending.release(request);
   /** The balancer's choice, or the next replica with room when that one is full. */
   const pickWithRoom = (): UpstreamState | 'full' | undefined => {
     const first = balancer.begin();
@@ -286,7 +261,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
             reply,
             503,
             'Service Unavailable',
-            `every prediction replica has ${maxPending} requests waiting`,
+            `every prediction replica has ${pending.max} requests waiting`,
             'UPSTREAM_QUEUE_FULL',
           );
         }
