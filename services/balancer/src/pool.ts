@@ -139,15 +139,6 @@ export class UpstreamPool {
     if (u.consecutiveConnectFailures >= this.policy.consecutiveConnectFailures) this.eject(u);
   }
 
-  /**
-   * A replica that shed the request (503 + Retry-After: overloaded, or draining on its way
-   * out) did no work and is not broken: it neither extends a 5xx streak (ejecting it would
-   * take capacity away exactly when capacity is short) nor clears one.
-   */
-  reportShed(u: UpstreamState): void {
-    u.consecutiveConnectFailures = 0;
-  }
-
   reportStatus(u: UpstreamState, status: number): void {
     u.consecutiveConnectFailures = 0;
     if (status >= 500) {

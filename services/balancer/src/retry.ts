@@ -25,12 +25,8 @@ export class Balancer {
 
   /** A replica answered: record it, and return the replica to retry on, if any. */
   answered(u: UpstreamState, status: number, retryAfter: boolean, retried: boolean): UpstreamState | undefined {
-    if (status === 503 && retryAfter) {
-      this.pool.reportShed(u);
-      return this.retryFrom(u, retried);
-    }
     this.pool.reportStatus(u, status);
-    return undefined;
+    return status === 503 && retryAfter ? this.retryFrom(u, retried) : undefined;
   }
 
   /** A try failed without an answer: classify it, record it, and decide on a retry. */

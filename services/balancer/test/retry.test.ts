@@ -70,13 +70,3 @@ t.test('the policy sentence is built from the numbers in force', async (t) => {
     /every 2 s.*3 consecutive.*10%/,
   );
 });
-
-t.test('shedding never ejects; a 5xx streak still does', async (t) => {
-  const { b, pool, close } = balancer([A, B], new RetryBudget(1, 100, () => 0));
-  t.teardown(close);
-  const a = pool.find(A)!;
-  for (let i = 0; i < 20; i++) b.answered(a, 503, true, false);
-  t.ok(pool.isUsable(a), '20 shed answers in a row: still in the pool (it is overloaded, not broken)');
-  for (let i = 0; i < 5; i++) b.answered(a, 500, false, false);
-  t.notOk(pool.isUsable(a), '5 errors in a row eject');
-});

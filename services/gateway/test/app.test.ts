@@ -159,45 +159,13 @@ t.test('a replica the gateway forgets takes its metric series with it', async (t
   t.notMatch(left.join('\n'), a.url, 'no series for a replica that is gone');
 });
 
-t.test('a saturated replica: health checks still get through, and the queue is bounded', async (t) => {
-  const slow: Handler = (_req, res) => {
-    setTimeout(() => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"prediction":1}');
-    }, 1_500);
-  };
-  const up = await upstream(t, slow);
-  const config = loadGatewayConfig({
-    PORT: '0',
-    PREDICTION_URLS: up.url,
-    LOG_LEVEL: 'silent',
-    UPSTREAM_CONNECTIONS: '1',
-    UPSTREAM_MAX_QUEUE: '2',
-    HEALTH_INTERVAL_MS: '100',
-    HEALTH_TIMEOUT_MS: '100',
-  });
-  const app = createFastify(config);
-  await app.register(gatewayApp, { replicaId: 'gw-test', config });
-  t.teardown(() => app.close());
-  // One connection busy for 1.5 s, two more waiting for it: room for three, the rest shed.
-  const answers = Promise.all(Array.from({ length: 6 }, () => app.inject(predict('{"features":[1]}'))));
-  await new Promise((r) => setTimeout(r, 1_000));
-  // Ten checks have run meanwhile, each within 100 ms: on the proxy's one busy connection
-  // they would all have timed out and the only replica would be down.
+t.test('the public /readyz gives replica counts, not internal addresses', async (t) => {
+  const up = await upstream(t, (_req, res) => res.end('{}'));
+  const app = await gateway(t, [up.url]);
   const ready = await app.inject({ url: '/readyz' });
-  t.equal(ready.statusCode, 200, `the replica is still up while every proxy connection is busy: ${ready.body}`);
-  t.same(ready.json().upstreams, { known: 1, usable: 1 }, 'the public /readyz gives counts');
+  t.equal(ready.statusCode, 200);
+  t.same(ready.json().upstreams, { known: 1, usable: 1 }, 'counts');
   t.notMatch(ready.body, up.url.replace('http://', ''), 'and no internal address');
-  const statuses = (await answers).map((r) => r.statusCode);
-  t.equal(statuses.filter((s) => s === 200).length, 3, `served: one on the connection, two queued (${statuses})`);
-  const shed = (await answers).filter((r) => r.statusCode === 503);
-  t.equal(shed.length, 3, 'the rest are shed at once');
-  for (const r of shed) {
-    t.equal(r.json().code, 'UPSTREAM_QUEUE_FULL');
-    t.equal(r.headers['retry-after'], '1');
-  }
-  const after = await app.inject(predict('{"features":[1]}'));
-  t.equal(after.statusCode, 200, `places are given back once answered: ${after.body}`);
 });
 
 t.test('READYZ_DETAIL=upstreams lists the replicas, for an operator who asks', async (t) => {

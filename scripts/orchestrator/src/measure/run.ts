@@ -216,11 +216,13 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     !meta.duringRun &&
     Object.keys(r.networkErrors).length === 0 &&
     Object.values(hops).every((h) => !h.missing && !h.resets);
+  // The entry tier's histogram must hold (nearly) every request the client counted.
+  const entryHop = hops[dep.topology === 'monolith' ? 'monolith' : 'gateway'];
   const unexplained = serverFullySeen
     ? unexplainedLatency({
         clientP99Ms: latency.p99,
         sloP99Ms: s.slo.p99Ms,
-        entryP99Ms: hops[dep.topology === 'monolith' ? 'monolith' : 'gateway']?.p99Ms,
+        entryP99Ms: entryHop && entryHop.requests >= 0.9 * requests ? entryHop.p99Ms : undefined,
         processCores: Object.entries(resources)
           .filter(([n]) => n !== 'driver' && n !== 'servers')
           .map(([, v]) => v.cpuCores),
