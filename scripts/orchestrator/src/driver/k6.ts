@@ -6,7 +6,7 @@ import { topologyOfLabel } from '../backends/types.js';
 import { which } from '../backends/which.js';
 import { sampleProcess } from '../measure/procfs.js';
 import { encodeHistogram, type LatencySummaryMs, newHistogram, round3 } from './histogram.js';
-import type { ScheduleSpec } from './schedule.js';
+import { expectedArrivals } from './schedule.js';
 import type { DriverMode, DriverProgress, DriverRunResult, DriverRunSpec } from './types.js';
 
 export const K6_HINT =
@@ -146,18 +146,6 @@ export function cpuShareWhileLoading(samples: { t: number; cpu: number }[], dura
   const from = samples.find((s) => s.t >= last.t - durationMs);
   if (!from || last.t - from.t < 500) return undefined;
   return (last.cpu - from.cpu) / ((last.t - from.t) / 1000);
-}
-
-/** Arrivals a schedule asks for over its length. */
-function expectedArrivals(s: ScheduleSpec): number {
-  if (s.executor === 'constant-arrival-rate') return (s.ratePerMs ?? 0) * s.durationMs;
-  let from = s.startRatePerMs ?? 0;
-  let n = 0;
-  for (const st of s.stages ?? []) {
-    n += ((from + st.targetPerMs) / 2) * st.durationMs;
-    from = st.targetPerMs;
-  }
-  return n;
 }
 
 function scheduledMs(mode: DriverMode): number {
