@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
 import type { BaseConfig } from './config.js';
@@ -32,29 +32,8 @@ export function fastifyOptions(config: BaseConfig): FastifyHttpOptions<Server> {
   };
 }
 
-/**
- * While it drains (closing), Fastify answers requests that still arrive on open
- * connections 503 at once (return503OnClosing), with no Retry-After. Without one, no
- * balancer may retry that request elsewhere, so every stop, scale-down or rolling update
- * handed clients 503s. The header is set before Fastify's handler sees the request: a
- * draining replica's 503 is then a shed request, retried on another replica and never
- * counted toward its ejection.
- */
-function retryAfterWhileDraining(app: FastifyInstance): void {
-  let draining = false;
-  app.addHook('preClose', (done) => {
-    draining = true;
-    done();
-  });
-  app.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (draining) res.setHeader('retry-after', '0');
-  });
-}
-
 export function createFastify(config: BaseConfig): FastifyInstance {
-  const app = Fastify(fastifyOptions(config));
-  retryAfterWhileDraining(app);
-  return app;
+  return Fastify(fastifyOptions(config));
 }
 
 export function replicaIdFor(config: BaseConfig): string {
