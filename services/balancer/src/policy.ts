@@ -37,7 +37,6 @@ export const HEALTH_CHECK: Readonly<{ intervalMs: number; timeoutMs: number; unh
      */
     unhealthyThreshold: 2,
   });
-export const DEFAULT_UNHEALTHY_THRESHOLD = HEALTH_CHECK.unhealthyThreshold;
 
 /** Retries per one-second window: at most `ratio` of the requests, at least `minPerWindow`. */
 export const RETRY_BUDGET: Readonly<{ ratio: number; minPerWindow: number }> = Object.freeze({

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { isDefinitelyDown } from './errors.js';
-import { DEFAULT_OUTLIER_POLICY, DEFAULT_UNHEALTHY_THRESHOLD, type OutlierPolicy } from './policy.js';
+import { DEFAULT_OUTLIER_POLICY, HEALTH_CHECK, type OutlierPolicy } from './policy.js';
 
 /**
  * Replica selection with health, shared by the gateway (over prediction replicas) and
@@ -201,7 +201,7 @@ export class UpstreamPool {
       u.lastError = (err as Error).message;
       u.consecutiveCheckFailures++;
       const definite = isDefinitelyDown(err);
-      if (definite || u.consecutiveCheckFailures >= (this.opts.unhealthyThreshold ?? DEFAULT_UNHEALTHY_THRESHOLD))
+      if (definite || u.consecutiveCheckFailures >= (this.opts.unhealthyThreshold ?? HEALTH_CHECK.unhealthyThreshold))
         u.healthy = false;
     }
   }
