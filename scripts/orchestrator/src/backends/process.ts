@@ -1,14 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describePolicy } from '@mlbench/balancer';
 import { SERVICE_NODE_FLAGS } from '@mlbench/runtime';
+import { allowedCpus, formatCpuList, parseCpuList } from '../machine.js';
 import { type ProcSample, sampleProcess } from '../measure/procfs.js';
 import { ManagedProcess } from './child.js';
 import { freePort } from './ports.js';
 import { waitReady } from './ready.js';
 import type { Component, Deployment, ServiceName, Topology } from './types.js';
 import { which } from './which.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface ProcessBackendOptions {
   modelPath: string;
@@ -20,10 +25,13 @@ export interface ProcessBackendOptions {
   /** Extra environment for every service (timeouts, limits). */
   extraEnv?: Record<string, string>;
   /**
-   * Start at this nice level and return to normal priority once ready. Only where the way
-   * back is allowed (root, CAP_SYS_NICE): an ordinary user may lower a priority but never
-   * raise it again (setpriority → EACCES), and a replica left at nice 10 would be measured
-   * slower than its peers. Without it the replica simply starts at normal priority.
+   * Boot without taking CPU from the serving processes, then serve like its peers. Where the
+   * way back is allowed (root, CAP_SYS_NICE), start at this nice level and return to 0 once
+   * ready. An ordinary user may lower a priority but never raise it again (setpriority →
+   * EACCES), and a replica left at nice 10 would be measured slower than its peers; so there
+   * it boots on the allowed CPUs outside serverCpus and is moved onto serverCpus once ready
+   * (any user may change the affinity of its own processes). With neither, it boots where
+   * it will serve.
    */
   nice?: number;
 }
@@ -49,6 +57,7 @@ export async function startService(
   fixedPort?: number,
 ): Promise<Started> {
   const port = fixedPort ?? (await freePort());
+  const boot = bootPlacement(opts);
   const proc = new ManagedProcess(
     {
       name,
@@ -67,21 +76,63 @@ export async function startService(
         ...opts.extraEnv,
         ...env,
       },
-      cpus: opts.serverCpus,
+      cpus: boot.cpus ?? opts.serverCpus,
     },
     opts.serverCpus ? which('taskset') : undefined,
   );
   const url = `http://127.0.0.1:${port}`;
-  const nice = opts.nice && proc.pid && mayRaisePriority() ? opts.nice : 0;
+  const nice = proc.pid ? boot.nice : 0;
   if (nice) setPriority(proc.pid!, nice);
   try {
     await waitReady(proc, url, opts.startTimeoutMs ?? 15_000);
-    if (nice) setPriority(proc.pid!, 0);
+    if (nice) setEveryThreadPriority(proc.pid!, 0);
+    if (boot.cpus && proc.pid) await repin(proc.pid, opts.serverCpus!);
   } catch (err) {
     await proc.stop(1_000);
     throw err;
   }
   return { name, service, url, pid: proc.pid, proc };
+}
+
+/** Where and how a service boots: see ProcessBackendOptions.nice. */
+export function bootPlacement(
+  opts: Pick<ProcessBackendOptions, 'nice' | 'serverCpus'>,
+  mayRaise = mayRaisePriority(),
+  allowed = allowedCpus(),
+): { nice: number; cpus?: string } {
+  if (!opts.nice) return { nice: 0 };
+  if (mayRaise) return { nice: opts.nice };
+  if (!opts.serverCpus || !which('taskset')) return { nice: 0 };
+  const serving = new Set(parseCpuList(opts.serverCpus));
+  const elsewhere = allowed.filter((c) => !serving.has(c));
+  return elsewhere.length ? { nice: 0, cpus: formatCpuList(elsewhere) } : { nice: 0 };
+}
+
+/**
+ * setpriority(2) on Linux sets one thread's nice, and threads inherit it when created: the
+ * ~11 threads a booting Node starts (libuv pool, V8 platform and GC workers) stayed at nice
+ * 10 when only the main thread was set back (found by restart-placement.test.ts).
+ */
+function setEveryThreadPriority(pid: number, nice: number): void {
+  let tids: number[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    tids = [pid];
+  }
+  for (const tid of tids) {
+    try {
+      setPriority(tid, nice);
+    } catch (err) {
+      // A thread that ended meanwhile is no longer ours to set.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+}
+
+/** Move every thread of a process onto these CPUs (threads started later inherit it). */
+async function repin(pid: number, cpus: string): Promise<void> {
+  await execFileAsync(which('taskset')!, ['-a', '-p', '-c', cpus, String(pid)]);
 }
 
 /**
