@@ -6,12 +6,14 @@ import { dirname } from 'node:path';
  * Write a file so that readers see either the old content or the whole new one:
  * write a sibling temp file, fsync it, then rename over the target.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Uint8Array[]): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx');
   try {
-    await fh.writeFile(data);
+    // Parts are written in turn: a 500 MB model is not copied into one buffer first.
+    if (Array.isArray(data)) for (const part of data) await fh.write(part);
+    else await fh.writeFile(data);
     await fh.sync();
   } catch (err) {
     await fh.close();

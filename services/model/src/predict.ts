@@ -1,9 +1,12 @@
 import type { ModelArtifact } from './artifact.js';
-import { readArtifact } from './artifact.js';
+import type { Model } from './model.js';
 
-/** The deployed form of an artifact: weights in a typed array, no per-call allocation. */
-export class LinearModel {
+/** The deployed form of a linear artifact: weights in a typed array, no per-call allocation. */
+export class LinearModel implements Model {
+  readonly family = 'linear' as const;
   readonly featureCount: number;
+  readonly size: string;
+  readonly parameterBytes: number;
   readonly name: string;
   readonly version: string;
   private readonly w: Float64Array;
@@ -15,6 +18,8 @@ export class LinearModel {
     this.featureCount = this.w.length;
     this.name = artifact.name;
     this.version = artifact.version;
+    this.size = `f${this.featureCount}`;
+    this.parameterBytes = this.w.byteLength + 8;
   }
 
   /** Caller guarantees length === featureCount (the HTTP schema does). */
@@ -30,8 +35,4 @@ export class LinearModel {
     for (let r = 0; r < rows.length; r++) out[r] = this.predict(rows[r]!);
     return out;
   }
-}
-
-export async function loadModel(path: string): Promise<LinearModel> {
-  return new LinearModel(await readArtifact(path));
 }

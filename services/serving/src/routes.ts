@@ -1,4 +1,4 @@
-import type { LinearModel } from '@mlbench/model/serve';
+import type { Model } from '@mlbench/model/serve';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import {
   batchBodySchema,
@@ -9,7 +9,7 @@ import {
 } from './schemas.js';
 
 export interface PredictRoutesOptions {
-  model: LinearModel;
+  model: Model;
   maxBatch: number;
   /** Called with each inference's duration in seconds (metrics hook). */
   onInference?: (seconds: number, rows: number) => void;

@@ -1,4 +1,4 @@
-import { DEFAULT_MODEL_PATH, LinearModel, loadModel, train } from '@mlbench/model';
+import { DEFAULT_MODEL_PATH, LinearModel, loadModel, type Model, train } from '@mlbench/model';
 import { modelServiceApp } from '@mlbench/serving';
 import Fastify from 'fastify';
 import { round3 } from '../driver/histogram.js';
@@ -17,7 +17,7 @@ function usPerRow(rows: number, fn: () => void, minMs = 300): number {
   return ((performance.now() - t0) * 1000) / (reps * rows);
 }
 
-async function routeUsPerRow(model: LinearModel, batch: number, minMs = 400): Promise<number> {
+async function routeUsPerRow(model: Model, batch: number, minMs = 400): Promise<number> {
   const app = Fastify({ logger: false });
   await app.register(modelServiceApp, { service: 'perf', replicaId: 'perf', model, maxBatch: 1000 });
   await app.ready();
