@@ -13,7 +13,7 @@ BUILD_STAMP := scripts/orchestrator/dist/cli.js
 MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
-.PHONY: help install build test lint bench bench-quick bench-monolith bench-microservices bench-resilience report clean \
+.PHONY: help install build test lint bench bench-quick bench-sweep bench-monolith bench-microservices bench-resilience report clean \
 	engine images up-monolith up-microservices down compose-config bench-docker perf \
 	swarm-up swarm-down bench-swarm k8s-render push-images
 
@@ -55,6 +55,9 @@ lint: install ## Lint (biome), check workspace metadata, typecheck sources and t
 
 bench: build ## Both topologies, replicas 1 and 2, capacity search, model-cost sweep, report (< 10 min)
 	$(MLBENCH) bench --plan full $(ARGS)
+
+bench-sweep: build ## Model-cost sweep, 0.001 ms to 20 ms a prediction and a 512 MB model: the crossover (< 20 min)
+	$(MLBENCH) bench --plan sweep $(ARGS)
 
 bench-quick: build ## Both topologies, one replica, one short trial (< 1 min)
 	$(MLBENCH) bench --plan quick $(ARGS)

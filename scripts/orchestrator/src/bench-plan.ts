@@ -2,7 +2,8 @@ import type { Backend } from './backends/registry.js';
 import type { Topology } from './backends/types.js';
 import type { FaultSpec } from './fault-spec.js';
 import type { Plan } from './plan.js';
-import { atRate, type Scenario } from './scenario.js';
+import type { Scenario } from './scenario.js';
+import { parseSweepModel, type SweepModel } from './sweep.js';
 
 export type DriverName = 'builtin' | 'k6';
 
@@ -11,7 +12,9 @@ export type Step =
   | { kind: 'trial'; topology: Topology; trial: number }
   | { kind: 'fault'; topology: Topology; trial: number; fault: FaultSpec }
   | { kind: 'capacity'; topology: Topology }
-  | { kind: 'sweep'; topology: Topology };
+  /** The sweep at one model cost: a capacity search, then (after both) a run at the common rate. */
+  | { kind: 'sweep'; topology: Topology }
+  | { kind: 'sweep-rate'; topology: Topology };
 
 /**
  * Deployments that live together, and the steps measured on them in order. Trials
@@ -20,9 +23,11 @@ export type Step =
  */
 export interface DeploymentGroup {
   replicas: number;
+  /** Gateways the microservices run with (the monolith has none). */
+  gateways: number;
   topologies: Topology[];
-  /** Feature count of the model to serve; null: the bench's model. */
-  features: number | null;
+  /** The sweep model to serve; null: the bench's model. */
+  model: SweepModel | null;
   /** The load the steps run (and the warm-up after deploying uses). */
   scenario: Scenario;
   steps: Step[];
@@ -40,10 +45,11 @@ export interface BenchPlan {
   driver: DriverName;
   topologies: Topology[];
   replicas: number[];
+  gateways: number[];
   trials: number;
   fault: FaultSpec | null;
   capacity: Plan['capacity'];
-  sweep: { features: number[]; rps: number; durationMs: number } | null;
+  sweep: Plan['sweep'];
   groups: DeploymentGroup[];
   /** Measured runs the plan makes (each capacity search counts its probe budget and warm-up). */
   runCount: number;
@@ -58,6 +64,8 @@ export interface PlanRequest {
   driver?: DriverName;
   topologies: Topology[];
   replicas: number[];
+  /** Gateway counts for the microservices (default [1]). */
+  gateways?: number[];
   trials: number;
   /** Asked for (the preset may still have none). */
   capacity: boolean;
@@ -70,38 +78,53 @@ export function stepRuns(step: Step, capacity: Plan['capacity']): number {
   return step.kind === 'capacity' ? (capacity?.maxProbes ?? 0) + 1 : 1;
 }
 
+function sweepStepRuns(step: Step, sweep: Plan['sweep']): number {
+  return step.kind === 'sweep' ? (sweep?.capacity.maxProbes ?? 0) + 1 : 1;
+}
+
 export function buildPlan(r: PlanRequest): BenchPlan {
   const fault = r.fault ?? null;
   const notes: string[] = [];
   const capacity = r.capacity && !fault ? r.preset.capacity : null;
-  const sweepAsked = r.sweep && !fault && r.preset.sweepFeatures.length > 0;
-  // Images carry the default model only; the sweep's other feature counts need any model.
+  const sweepAsked = r.sweep && !fault && (r.preset.sweep?.models.length ?? 0) > 0;
+  // Images carry the default model only; the sweep's other models need any model.
   if (sweepAsked && !r.backend.anyModel)
     notes.push(`model-cost sweep skipped: it needs --backend process (images carry one model)`);
-  const sweep =
-    sweepAsked && r.backend.anyModel
-      ? { features: r.preset.sweepFeatures, rps: r.preset.sweepRps, durationMs: r.preset.sweepMs }
-      : null;
+  if (sweepAsked && r.topologies.length < 2)
+    notes.push('model-cost sweep skipped: it compares both topologies (--topology both)');
+  const sweep = sweepAsked && r.backend.anyModel && r.topologies.length === 2 ? r.preset.sweep : null;
 
-  const groups: DeploymentGroup[] = r.replicas.map((replicas) => {
+  const gatewayCounts = r.gateways?.length ? r.gateways : [1];
+  const measured = (replicas: number, topologies: Topology[], gateways: number): DeploymentGroup => {
     const steps: Step[] = [];
     for (let trial = 1; trial <= r.trials; trial++)
-      for (const topology of r.topologies)
+      for (const topology of topologies)
         steps.push(fault ? { kind: 'fault', topology, trial, fault } : { kind: 'trial', topology, trial });
-    if (capacity) for (const topology of r.topologies) steps.push({ kind: 'capacity', topology });
-    return { replicas, topologies: r.topologies, features: null, scenario: r.scenario, steps };
-  });
-  for (const features of sweep?.features ?? []) {
-    const scenario = atRate(
-      { ...r.scenario, payload: { ...r.scenario.payload, features } },
-      sweep!.rps,
-      sweep!.durationMs,
-      Math.min(r.scenario.warmupMs, 2000),
-    );
-    for (const topology of r.topologies)
-      groups.push({ replicas: 1, topologies: [topology], features, scenario, steps: [{ kind: 'sweep', topology }] });
+    if (capacity) for (const topology of topologies) steps.push({ kind: 'capacity', topology });
+    return { replicas, gateways, topologies, model: null, scenario: r.scenario, steps };
+  };
+  // The monolith interleaves with the first gateway count; the tiers then scale apart: each
+  // further gateway count is microservices alone, over the same prediction replicas.
+  const groups: DeploymentGroup[] = r.replicas.flatMap((replicas) => [
+    measured(replicas, r.topologies, gatewayCounts[0]!),
+    ...(r.topologies.includes('microservices')
+      ? gatewayCounts.slice(1).map((g) => measured(replicas, ['microservices'], g))
+      : []),
+  ]);
+  // Both topologies deployed together on the same cores, one replica each, per model cost.
+  for (const label of sweep?.models ?? []) {
+    const model = parseSweepModel(label);
+    const features = model.family === 'linear' ? model.features : 8;
+    const scenario = { ...r.scenario, payload: { ...r.scenario.payload, features } };
+    const steps: Step[] = [
+      ...r.topologies.map((topology): Step => ({ kind: 'sweep', topology })),
+      ...r.topologies.map((topology): Step => ({ kind: 'sweep-rate', topology })),
+    ];
+    groups.push({ replicas: 1, gateways: 1, topologies: r.topologies, model, scenario, steps });
   }
-  const runCount = groups.flatMap((g) => g.steps).reduce((n, s) => n + stepRuns(s, capacity), 0);
+  const runCount = groups
+    .flatMap((g) => g.steps)
+    .reduce((n, s) => n + (s.kind.startsWith('sweep') ? sweepStepRuns(s, sweep) : stepRuns(s, capacity)), 0);
   return {
     preset: r.preset,
     scenario: r.scenario,
@@ -109,6 +132,7 @@ export function buildPlan(r: PlanRequest): BenchPlan {
     driver: r.driver ?? 'builtin',
     topologies: r.topologies,
     replicas: r.replicas,
+    gateways: gatewayCounts,
     trials: r.trials,
     fault,
     capacity,

@@ -1,13 +1,14 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_MODEL_PATH, loadModel, train, writeFileAtomic } from '@mlbench/model';
+import { DEFAULT_MODEL_PATH, loadModel } from '@mlbench/model';
+import { Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
 import type { ProcessDeployment } from './backends/process.js';
 import type { Deployment, Topology } from './backends/types.js';
 import type { BenchPlan, DeploymentGroup, Step } from './bench-plan.js';
-import { probeAt, searchCapacity } from './capacity.js';
+import { type CapacityFound, probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
 import { K6Driver } from './driver/k6.js';
 import type { LoadDriver } from './driver/types.js';
+import { configLabel } from './labels.js';
 import { allowedCpus, describeMachine, type Pinning, parseCpuList } from './machine.js';
 import { measureFaultRun } from './measure/fault-run.js';
 import { measureRun, type RunContext, warmDeployment } from './measure/run.js';
@@ -24,7 +25,19 @@ import {
   SCHEMA_VERSION,
   writeResults,
 } from './results.js';
+import { atRate, type Scenario } from './scenario.js';
 import { summarize } from './summary.js';
+import {
+  commonRateFigures,
+  findCrossover,
+  memoryAtEqualRate,
+  pointCapacity,
+  pointSlo,
+  type ServedModel,
+  servedModel,
+  sweepModelLabel,
+  sweepModelPath,
+} from './sweep.js';
 
 /** How to run a plan: where results go, the CPU split, and the run's controls. */
 export interface RunOptions {
@@ -35,6 +48,8 @@ export interface RunOptions {
   progress: Progress;
   signal: AbortSignal;
   modelPath?: string | undefined;
+  /** API-tier preprocessing on the monolith and the gateway (@mlbench/preprocess syntax). */
+  preprocess?: string | undefined;
   /** Run a local Prometheus beside the bench (results/<id>/prometheus) and record its view of every run. */
   withPrometheus?: boolean;
 }
@@ -43,19 +58,12 @@ export class BenchAborted extends Error {
   override name = 'BenchAborted';
 }
 
-const MODEL_DIR = join(DEFAULT_MODEL_PATH, '..');
-
-/** The model for a feature count: the default one, or a cached artifact trained on first use. */
-async function modelFor(features: number, defaultPath: string): Promise<string> {
-  const model = await loadModel(defaultPath);
-  if (model.featureCount === features) return defaultPath;
-  const path = join(MODEL_DIR, `linear-f${features}.json`);
-  const exists = await access(path).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) await writeFileAtomic(path, JSON.stringify(train({ features })));
-  return path;
+/** A sweep point's deployment: what its replica serves, and the load it is judged under. */
+interface PointState {
+  label: string;
+  served: ServedModel;
+  scenario: Scenario;
+  capacity?: CapacityFound;
 }
 
 /** Prometheus's own numbers for every run's window, after one more scrape has landed. */
@@ -73,13 +81,26 @@ async function recordPrometheusView(url: string, runs: RunResult[]): Promise<voi
  * every run, so an interrupted bench leaves everything measured so far.
  */
 export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: string; results: ResultsFile }> {
-  const dir = await createRunDir(o.outDir, o.runId);
-  const modelPath = o.modelPath ?? DEFAULT_MODEL_PATH;
-  const model = await loadModel(modelPath);
-  if (model.featureCount !== plan.scenario.payload.features)
+  // With an API tier that expands inputs, the model takes what it makes, not what clients send.
+  const pre = o.preprocess ? new Preprocessor(parsePreprocessSpec(o.preprocess)) : undefined;
+  if (pre && pre.rawFeatures !== plan.scenario.payload.features)
     throw new Error(
-      `scenario ${plan.scenario.name} sends ${plan.scenario.payload.features} features but the model ${modelPath} takes ${model.featureCount}`,
+      `--preprocess takes ${pre.rawFeatures} raw features but scenario ${plan.scenario.name} sends ${plan.scenario.payload.features}`,
     );
+  const modelInputs = pre?.outputFeatures ?? plan.scenario.payload.features;
+  const modelPath =
+    o.modelPath ??
+    (pre
+      ? await sweepModelPath({ family: 'linear', features: modelInputs }, (l) => o.progress.log(l))
+      : DEFAULT_MODEL_PATH);
+  const model = await loadModel(modelPath);
+  if (model.featureCount !== modelInputs)
+    throw new Error(
+      pre
+        ? `--preprocess makes ${modelInputs} features but the model ${modelPath} takes ${model.featureCount}`
+        : `scenario ${plan.scenario.name} sends ${plan.scenario.payload.features} features but the model ${modelPath} takes ${model.featureCount}`,
+    );
+  const dir = await createRunDir(o.outDir, o.runId);
   const results: ResultsFile = {
     schemaVersion: SCHEMA_VERSION,
     runId: o.runId,
@@ -92,6 +113,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       driver: plan.driver,
       topologies: plan.topologies,
       replicas: plan.replicas,
+      gateways: plan.gateways,
       trials: plan.trials,
       interleaving: 'topologies alternate within each trial (A B A B …), one deployment per topology and replica count',
       scenario: plan.scenario,
@@ -102,6 +124,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       pinning: o.pinning,
       minDurationMs: o.minDurationMs,
       model: { path: modelPath, name: model.name, version: model.version, features: model.featureCount },
+      ...(o.preprocess ? { preprocess: o.preprocess } : {}),
     },
     runs: [],
     capacity: [],
@@ -142,18 +165,35 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
     results.summary = summarize(results.runs, results.capacity);
     await writeResults(dir, results);
   };
-  /** Deploy and warm with the load it is about to get (the payload must match its model). */
+  const points = new Map<Deployment, PointState>();
+  /**
+   * Deploy and warm with the load it is about to get (the payload must match its model). A
+   * sweep point reads its replica's own inference time first: it sets the point's SLO and
+   * the warm-up rate (a 20 ms model warmed at 500 req/s would only queue).
+   */
   const deploy = async (t: Topology, g: DeploymentGroup) => {
     checkAbort();
-    const path = g.features === null ? modelPath : await modelFor(g.features, modelPath);
+    const path =
+      g.model === null ? modelPath : await sweepModelPath(g.model, (l) => o.progress.log(l), pre?.outputFeatures);
     const d = await plan.backend.deploy(t, g.replicas, {
+      extraEnv: o.preprocess ? { PREPROCESS: o.preprocess } : undefined,
       modelPath: path,
       runId: o.runId,
       serverCpus: o.pinning.serverCpus,
+      gateways: t === 'microservices' ? g.gateways : undefined,
     });
     live.add(d);
     await prom?.setTargets(d.topology, deploymentTargets(d));
-    await warmDeployment(ctx, d, g.scenario, plan.preset.deployWarmupMs);
+    let warmWith = g.scenario;
+    if (g.model) {
+      const served = await servedModel(d);
+      const inferenceMs = served.usPerPrediction / 1000;
+      const scenario = { ...g.scenario, slo: pointSlo(g.scenario, inferenceMs) };
+      points.set(d, { label: sweepModelLabel(g.model), served, scenario });
+      const rate = Math.max(5, Math.min(500, (0.3 * (ctx.serverCores ?? 1) * 1000) / Math.max(inferenceMs, 1e-3)));
+      warmWith = atRate(scenario, rate, plan.preset.deployWarmupMs, 0);
+    }
+    await warmDeployment(ctx, d, warmWith, plan.preset.deployWarmupMs);
     return d;
   };
   const undeploy = async (d: Deployment) => {
@@ -182,7 +222,9 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       case 'trial':
         return record(await guarded(() => measureRun(ctx, d, g.scenario, { phase: 'trial', trial: step.trial })));
       case 'sweep':
-        return record(await guarded(() => measureRun(ctx, d, g.scenario, { phase: 'sweep', trial: 1 })));
+        return sweepCapacity(d);
+      case 'sweep-rate':
+        return sweepAtCommonRate(d, g);
       case 'fault':
         return record(
           await guarded(() => measureFaultRun(ctx, d as ProcessDeployment, g.scenario, step.fault, step.trial)),
@@ -196,15 +238,86 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
           await record(run);
           return probe;
         }, c);
-        results.capacity.push({ topology: step.topology, replicas: g.replicas, ...found } satisfies CapacityResult);
+        results.capacity.push({
+          topology: step.topology,
+          replicas: g.replicas,
+          gateways: d.gateways,
+          ...found,
+        } satisfies CapacityResult);
         await save();
         const bound =
           found.limitedBy === 'slo'
             ? `${found.rateRps} req/s`
             : `≥ ${found.rateRps} req/s (${found.limitedBy === 'load-generator' ? `load generator limit at ${found.loadGeneratorLimitRps} req/s` : 'search range'})`;
-        o.progress.log(`  capacity ${step.topology}×${g.replicas}: ${bound} at p99 ≤ ${g.scenario.slo.p99Ms} ms`);
+        o.progress.log(`  capacity ${configLabel(d)}: ${bound} at p99 ≤ ${g.scenario.slo.p99Ms} ms`);
       }
     }
+  };
+
+  /** A sweep point's capacity search, at the point's SLO, started near what the model allows. */
+  const sweepCapacity = async (d: Deployment) => {
+    const pt = points.get(d)!;
+    const sw = plan.sweep!;
+    const c = { ...sw.capacity, ...pointCapacity(sw.capacity, pt.served.usPerPrediction / 1000, ctx.serverCores ?? 1) };
+    await guarded(() => warmDeployment(ctx, d, atRate(pt.scenario, c.startRps / 2, 2000, 0), 2000));
+    pt.capacity = await searchCapacity(async (rate) => {
+      const { probe, run } = await guarded(() => probeAt(ctx, d, pt.scenario, rate, c));
+      run.sweepModel = pt.label;
+      await record(run);
+      return probe;
+    }, c);
+    o.progress.log(
+      `  sweep ${pt.label} ${d.topology}: capacity ${pt.capacity.limitedBy === 'slo' ? '' : '≥ '}${pt.capacity.rateRps} req/s at p99 ≤ ${pt.scenario.slo.p99Ms} ms (inference ${(pt.served.usPerPrediction / 1000).toFixed(4)} ms)`,
+    );
+  };
+  /** Both topologies at half the lower of their capacities: p50, p99, CPU and memory. */
+  const sweepAtCommonRate = async (d: Deployment, g: DeploymentGroup) => {
+    const pt = points.get(d)!;
+    const sw = plan.sweep!;
+    const peers = [...points.entries()].filter(([x, p]) => p.label === pt.label && live.has(x)).map(([, p]) => p);
+    const lowest = Math.min(...peers.map((p) => p.capacity?.rateRps ?? 0));
+    const rate = lowest > 0 ? Math.max(1, Math.floor(lowest / 2)) : 0;
+    let figures: ReturnType<typeof commonRateFigures> | undefined;
+    if (rate > 0) {
+      const run = await guarded(() =>
+        measureRun(ctx, d, atRate(pt.scenario, rate, sw.commonMs, Math.min(g.scenario.warmupMs, 2000)), {
+          phase: 'sweep',
+          trial: 1,
+        }),
+      );
+      run.sweepModel = pt.label;
+      await record(run);
+      figures = commonRateFigures(run);
+    }
+    const cap = pt.capacity!;
+    const cores = ctx.serverCores ?? 1;
+    results.sweep ??= { points: [], crossover: findCrossover([]), memoryAtEqualRate: null };
+    results.sweep.points.push({
+      model: pt.label,
+      family: pt.served.family,
+      size: pt.served.size,
+      topology: d.topology,
+      inferenceMs: Number((pt.served.usPerPrediction / 1000).toPrecision(4)),
+      sloP99Ms: pt.scenario.slo.p99Ms,
+      capacityRps: cap.rateRps,
+      capacityLimitedBy: cap.limitedBy,
+      serverCores: cores,
+      capacityPerCore: Math.round((cap.rateRps / cores) * 10) / 10,
+      commonRateRps: rate > 0 ? rate : null,
+      p50Ms: figures?.p50Ms ?? null,
+      p99Ms: figures?.p99Ms ?? null,
+      cpuMsPer1k: figures?.cpuMsPer1k ?? null,
+      residentMB: Math.max(
+        pt.served.residentMB,
+        figures?.residentByKind[d.topology === 'monolith' ? 'monolith' : 'prediction'] ?? 0,
+      ),
+      totalResidentMB: figures?.totalResidentMB ?? null,
+      residentByKind: figures?.residentByKind ?? {},
+    });
+    results.sweep.crossover = findCrossover(results.sweep.points);
+    if (plan.sweep?.memoryModel)
+      results.sweep.memoryAtEqualRate = memoryAtEqualRate(results.sweep.points, plan.sweep.memoryModel);
+    await save();
   };
 
   try {
@@ -212,13 +325,14 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       const deployments = new Map<Topology, Deployment>();
       try {
         for (const t of g.topologies) deployments.set(t, await deploy(t, g));
-        if (g.features === null)
+        if (g.model === null)
           o.progress.log(
-            `deployed ${[...deployments.values()].map((d) => `${d.topology}×${g.replicas} (${d.components.length} ${plan.backend.units})`).join(', ')}`,
+            `deployed ${[...deployments.values()].map((d) => `${configLabel(d)}: ${d.components.length} ${plan.backend.units}`).join(', ')}`,
           );
         for (const step of g.steps) await execute(step, deployments.get(step.topology)!, g);
       } finally {
         for (const d of deployments.values()) if (live.has(d)) await undeploy(d);
+        for (const d of deployments.values()) points.delete(d);
       }
     }
     results.status = 'complete';
@@ -254,7 +368,7 @@ function runLine(r: RunResult): string {
         : 'SLO missed'
       : `INVALID: ${r.invalidReasons.join('; ')}`;
   return (
-    `  ${r.phase} ${r.topology}×${r.replicas}${r.phase === 'sweep' ? ` F=${r.features}` : ` trial ${r.trial}`}: ` +
+    `  ${r.phase} ${configLabel(r)}${r.sweepModel ? ` ${r.sweepModel}` : ` trial ${r.trial}`}: ` +
     `${r.achievedRps}/${r.targetRps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
     `errors ${r.errors.count}, dropped ${r.dropped} — ${flag}${r.driverLate ? ` (driver behind schedule: lag p99 ${r.scheduleLagMs.p99} ms)` : ''}`
   );

@@ -8,10 +8,21 @@ export interface Plan {
   /** Discarded load right after a deployment: JIT and connection pools of a cold process. */
   deployWarmupMs: number;
   capacity: (CapacitySearchOptions & { probeMs: number; warmupMs: number }) | null;
-  /** Feature counts for the model-cost sweep (empty: no sweep). */
-  sweepFeatures: number[];
-  sweepRps: number;
-  sweepMs: number;
+  /** The model-cost sweep (null: none). */
+  sweep: SweepPreset | null;
+}
+
+/**
+ * Per model (see sweep.ts for the labels), both topologies on the same server cores: a
+ * capacity search at the point's SLO, then a run of each at a common rate (half the
+ * lower capacity) for p50, p99, CPU and memory.
+ */
+export interface SweepPreset {
+  models: string[];
+  capacity: CapacitySearchOptions & { probeMs: number; warmupMs: number };
+  commonMs: number;
+  /** The model whose common-rate memory answers "what does each topology hold resident". */
+  memoryModel: string | null;
 }
 
 /** quick: < 1 minute, a smoke of the whole pipeline; full: the comparison `make bench` runs. */
@@ -31,9 +42,21 @@ export const PLANS: Record<string, Plan> = {
       probeMs: 1500,
       warmupMs: 1000,
     },
-    sweepFeatures: [],
-    sweepRps: 200,
-    sweepMs: 3000,
+    // No sweep unless --sweep-models names one; then a short search per point.
+    sweep: {
+      models: [],
+      capacity: {
+        startRps: 1000,
+        minRps: 5,
+        maxRps: 40_000,
+        maxProbes: 4,
+        tolerance: 0.25,
+        probeMs: 1500,
+        warmupMs: 800,
+      },
+      commonMs: 2000,
+      memoryModel: null,
+    },
   },
   full: {
     name: 'full',
@@ -51,8 +74,44 @@ export const PLANS: Record<string, Plan> = {
       warmupMs: 2000,
       confirmFailures: true,
     },
-    sweepFeatures: [8, 512, 4096],
-    sweepRps: 200,
-    sweepMs: 4000,
+    // The short sweep: three model costs, about 3 minutes here.
+    sweep: {
+      models: ['linear-f8', 'rf-m', 'rf-l'],
+      capacity: {
+        startRps: 2000,
+        minRps: 5,
+        maxRps: 40_000,
+        maxProbes: 6,
+        tolerance: 0.15,
+        probeMs: 1500,
+        warmupMs: 1000,
+      },
+      commonMs: 3000,
+      memoryModel: null,
+    },
+  },
+  /** make bench-sweep: the model-cost sweep from 0.001 ms to about 20 ms, and a 512 MB model. */
+  sweep: {
+    name: 'sweep',
+    scenario: 'steady',
+    replicas: [1],
+    trials: 1,
+    deployWarmupMs: 4000,
+    capacity: null,
+    sweep: {
+      models: ['linear-f8', 'rf-xs', 'rf-s', 'rf-m', 'rf-l', 'rf-xl', 'rf-m+512MB'],
+      capacity: {
+        startRps: 2000,
+        minRps: 5,
+        maxRps: 40_000,
+        maxProbes: 8,
+        tolerance: 0.1,
+        probeMs: 2500,
+        warmupMs: 1500,
+        confirmFailures: true,
+      },
+      commonMs: 5000,
+      memoryModel: 'rf-m+512MB',
+    },
   },
 };

@@ -87,6 +87,8 @@ export const RunResultSchema = Obj({
   backend: Str,
   driver: Str,
   replicas: Int,
+  /** Gateways in front of the prediction replicas (0: monolith; absent in files before it was recorded: 1). */
+  gateways: Type.Optional(Int),
   scenario: Str,
   trial: Int,
   features: Int,
@@ -134,6 +136,8 @@ export const RunResultSchema = Obj({
   startedAt: Str,
   /** Prometheus's view of the same window, per service (bench --with prometheus). */
   prometheus: Type.Optional(Type.Record(Type.String(), ServiceWindowSchema)),
+  /** The sweep model this run measured (sweep probes and common-rate runs). */
+  sweepModel: Type.Optional(Str),
 });
 
 export const CapacityProbeSchema = Obj({
@@ -151,6 +155,7 @@ export const CapacityProbeSchema = Obj({
 export const CapacityResultSchema = Obj({
   topology: Str,
   replicas: Int,
+  gateways: Type.Optional(Int),
   /** Highest probed rate that met the SLO (0 if none did). */
   rateRps: Num,
   /** Lowest probed rate that failed, bounding the true capacity from above. */
@@ -168,6 +173,7 @@ export const SpreadSchema = Obj({ median: Num, min: Num, max: Num, n: Int });
 export const SummaryRowSchema = Obj({
   topology: Str,
   replicas: Int,
+  gateways: Type.Optional(Int),
   hopCount: Int,
   targetRps: Num,
   trials: Int,
@@ -211,17 +217,69 @@ export const ConfigSchema = Obj({
   driver: Str,
   topologies: Type.Array(Str),
   replicas: Type.Array(Int),
+  /** Gateway counts the microservices ran with (--gateways). */
+  gateways: Type.Optional(Type.Array(Int)),
   trials: Int,
   interleaving: Str,
   scenario: Obj({ name: Str, executor: Str, arrival: Str }),
   slo: SloSchema,
   capacitySearch: Type.Union([Obj({ startRps: Num, maxRps: Num, maxProbes: Int }), Type.Null()]),
   fault: Type.Union([Obj({ kind: FaultKindSchema, text: Str }), Type.Null()]),
-  sweep: Type.Union([Obj({ features: Type.Array(Int), rps: Num, durationMs: Num }), Type.Null()]),
+  sweep: Type.Union([
+    Obj({ models: Type.Array(Str), commonMs: Num, memoryModel: Type.Union([Str, Type.Null()]) }),
+    // Written before model families: a sweep over linear feature counts at a fixed rate.
+    Obj({ features: Type.Array(Int), rps: Num, durationMs: Num }),
+    Type.Null(),
+  ]),
   pinning: Obj({ description: Str, driverCpus: Type.Optional(Str), serverCpus: Type.Optional(Str) }),
   minDurationMs: Num,
   model: Obj({ path: Str, name: Str, version: Str, features: Int }),
+  /** API-tier preprocessing on the monolith and the gateway (bench --preprocess). */
+  preprocess: Type.Optional(Str),
   prometheus: Type.Optional(Obj({ url: Str, dir: Str, config: Str })),
+});
+
+const NumOrNull = Type.Union([Num, Type.Null()]);
+
+export const SweepPointSchema = Obj({
+  model: Str,
+  family: Str,
+  size: Str,
+  topology: Str,
+  inferenceMs: Num,
+  sloP99Ms: Num,
+  capacityRps: Num,
+  capacityLimitedBy: Type.Union([Type.Literal('slo'), Type.Literal('load-generator'), Type.Literal('search-range')]),
+  serverCores: Num,
+  capacityPerCore: Num,
+  commonRateRps: NumOrNull,
+  p50Ms: NumOrNull,
+  p99Ms: NumOrNull,
+  cpuMsPer1k: NumOrNull,
+  residentMB: Num,
+  totalResidentMB: NumOrNull,
+  residentByKind: Counts,
+});
+
+export const SweepResultsSchema = Obj({
+  points: Type.Array(SweepPointSchema),
+  crossover: Obj({
+    capacityRatio90AtInferenceMs: NumOrNull,
+    p50Overhead10pctAtInferenceMs: NumOrNull,
+    ratios: Type.Array(Obj({ model: Str, inferenceMs: Num, capacityRatio: NumOrNull, p50Overhead: NumOrNull })),
+    notes: Type.Array(Str),
+  }),
+  memoryAtEqualRate: Type.Union([
+    Obj({
+      model: Str,
+      rateRps: Num,
+      monolithMB: Num,
+      microservicesMB: Num,
+      byKind: Type.Record(Type.String(), Counts),
+      sentence: Str,
+    }),
+    Type.Null(),
+  ]),
 });
 
 export const ResultsFileSchema = Obj({
@@ -241,6 +299,8 @@ export const ResultsFileSchema = Obj({
   runs: Type.Array(RunResultSchema),
   capacity: Type.Array(CapacityResultSchema),
   summary: Type.Array(SummaryRowSchema),
+  /** The model-cost sweep: one point per topology and model, and where the topologies cross. */
+  sweep: Type.Optional(SweepResultsSchema),
 });
 
 export type LatencySummaryMs = Static<typeof LatencySummarySchema>;
@@ -259,3 +319,4 @@ export type SummaryRow = Static<typeof SummaryRowSchema>;
 export type ResultsConfig = Static<typeof ConfigSchema>;
 export type Machine = Static<typeof MachineSchema>;
 export type ResultsFile = Static<typeof ResultsFileSchema>;
+export type SweepResults = Static<typeof SweepResultsSchema>;

@@ -1,3 +1,4 @@
+import { gatewaysOf } from './labels.js';
 import type { CapacityResult, RunResult, SummaryRow } from './results.js';
 import { spread } from './spread.js';
 
@@ -16,13 +17,14 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
   const groups = new Map<string, RunResult[]>();
   for (const r of runs) {
     if (r.phase !== 'trial') continue;
-    const key = `${r.topology}|${r.replicas}`;
+    const key = `${r.topology}|${r.replicas}|${gatewaysOf(r)}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const rows: SummaryRow[] = [];
   for (const [key, all] of groups) {
-    const [topology, replicasText] = key.split('|');
+    const [topology, replicasText, gatewaysText] = key.split('|');
     const replicas = Number(replicasText);
+    const gateways = Number(gatewaysText);
     const valid = all.filter((r) => r.valid);
     const rss: Record<string, number> = {};
     for (const r of valid) {
@@ -32,11 +34,12 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
         rss[kind] = Math.max(rss[kind] ?? 0, res.rssMaxMB);
       }
     }
-    const cap = capacity.find((c) => c.topology === topology && c.replicas === replicas);
+    const cap = capacity.find((c) => c.topology === topology && c.replicas === replicas && gatewaysOf(c) === gateways);
     const overheads = valid.map(gatewayOverheadMs).filter((x): x is number => x !== null);
     rows.push({
       topology: topology!,
       replicas,
+      gateways,
       hopCount: all[0]!.hopCount,
       targetRps: all[0]!.targetRps,
       trials: all.length,
@@ -56,5 +59,7 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
     });
   }
   // Monolith first: it is the baseline every other figure is compared with.
-  return rows.sort((a, b) => a.replicas - b.replicas || b.topology.localeCompare(a.topology));
+  return rows.sort(
+    (a, b) => a.replicas - b.replicas || b.topology.localeCompare(a.topology) || (a.gateways ?? 0) - (b.gateways ?? 0),
+  );
 }

@@ -28,6 +28,7 @@ export async function startFixtureServer(serviceTimeMs: number, cpus?: string) {
     topology: 'monolith',
     backend: 'process',
     replicas: 1,
+    gateways: 0,
     entryUrls: [url],
     components: [{ name: 'fixture-1', service: 'monolith', url, pid: proc.pid }],
     hops: 1,

@@ -8,6 +8,7 @@ import {
   UpstreamPool,
   type UpstreamState,
 } from '@mlbench/balancer';
+import { PreprocessError, Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
 import { runtimePlugin, sheddingFrom } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
@@ -42,6 +43,39 @@ interface Replier {
 
 function sendError(reply: Replier, status: number, error: string, message: string, code: string) {
   return reply.code(status).send({ statusCode: status, error, message, code });
+}
+
+/**
+ * The API tier's work at the gateway: parse the client's body, validate and expand its raw
+ * inputs (the same code as the monolith's API layer), and forward the expanded vector, as
+ * a real gateway's would. Only with PREPROCESS; otherwise bodies pass through unparsed.
+ */
+export function rewriteBody(
+  p: Preprocessor,
+  body: Buffer,
+  url: string,
+): { body: Buffer } | { error: string; code: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { error: 'body is not valid JSON', code: 'FST_ERR_CTP_INVALID_JSON_BODY' };
+  }
+  const o = parsed as { features?: unknown; instances?: unknown };
+  try {
+    if (url.startsWith('/predict/batch')) {
+      if (!Array.isArray(o.instances) || o.instances.length === 0 || !o.instances.every(Array.isArray))
+        return { error: 'body must be {"instances": [[number, …], …]}', code: 'FST_ERR_VALIDATION' };
+      const instances = o.instances.map((x: number[], i: number) => p.apply(x, `instances[${i}]`));
+      return { body: Buffer.from(JSON.stringify({ instances })) };
+    }
+    if (!Array.isArray(o.features))
+      return { error: 'body must be {"features": [number, …]}', code: 'FST_ERR_VALIDATION' };
+    return { body: Buffer.from(JSON.stringify({ features: p.apply(o.features as number[]) })) };
+  } catch (err) {
+    if (err instanceof PreprocessError) return { error: err.message, code: err.code };
+    throw err;
+  }
 }
 
 /** The public prediction API, proxied round robin to healthy prediction replicas. */
@@ -136,6 +170,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   app.decorateRequest('retried', false);
 
   const balancer = new Balancer(pool, new RetryBudget(config.RETRY_BUDGET_RATIO));
+  const preprocess = config.PREPROCESS ? new Preprocessor(parsePreprocessSpec(config.PREPROCESS)) : undefined;
   /** Send the request on to the replica the balancer chose for its retry, if it chose one. */
   const retryOn = (
     request: { retried: boolean; upstream: UpstreamState | undefined },
@@ -213,6 +248,11 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
       undici: dispatcher,
       proxyPayloads: false,
       preHandler: async (request, reply) => {
+        if (preprocess) {
+          const rewritten = rewriteBody(preprocess, request.body as Buffer, request.url);
+          if ('error' in rewritten) return sendError(reply, 400, 'Bad Request', rewritten.error, rewritten.code);
+          request.body = rewritten.body;
+        }
         // reply-from re-serializes application/json bodies with JSON.stringify (a Buffer would
         // become {"type":"Buffer",…}); presenting the bytes as opaque keeps them verbatim, and
         // rewriteRequestHeaders restores the real type on the upstream request.

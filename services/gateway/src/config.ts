@@ -21,6 +21,8 @@ export const GatewayConfigSchema = Type.Object({
   /** First ejection period; it doubles on each ejection in a row, up to 30 s. */
   EJECTION_MS: Type.Integer({ minimum: 10, maximum: 600_000, default: DEFAULT_OUTLIER_POLICY.baseEjectionMs }),
   /** What the public /readyz tells about the replicas: counts only, or their addresses and last errors. */
+  /** API-tier preprocessing (@mlbench/preprocess syntax), as the monolith's API layer runs it; off by default. */
+  PREPROCESS: Type.Optional(Type.String({ minLength: 1 })),
   READYZ_DETAIL: Type.Union([Type.Literal('counts'), Type.Literal('upstreams')], { default: 'counts' }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
   /**

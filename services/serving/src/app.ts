@@ -1,4 +1,5 @@
 import { type Model, measureInferenceUs } from '@mlbench/model/serve';
+import type { Preprocessor } from '@mlbench/preprocess';
 import { runtimePlugin, type SheddingOptions } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { predictRoutes } from './routes.js';
@@ -8,6 +9,8 @@ export interface ModelServiceOptions {
   service: string;
   replicaId: string;
   model: Model;
+  /** The API tier's work before the model (the monolith's, when PREPROCESS is set). */
+  preprocess?: Preprocessor | undefined;
   maxBatch: number;
   shedding?: SheddingOptions;
   requestMetrics?: boolean;
@@ -55,6 +58,7 @@ export const modelServiceApp: FastifyPluginAsync<ModelServiceOptions> = async (a
   const inference = app.metrics.inferenceDuration.labels(opts.service);
   await app.register(predictRoutes, {
     model: opts.model,
+    preprocess: opts.preprocess,
     maxBatch: opts.maxBatch,
     onInference: (seconds) => inference.observe(seconds),
   });

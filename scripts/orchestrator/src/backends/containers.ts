@@ -56,8 +56,8 @@ export function projectName(topology: Topology): string {
 export const PROJECT_NAME = /^mlbench-bench-(\d+)-\d+-(monolith|microservices)$/;
 
 /** How load reaches a container deployment's entry tier, for the report's fairness statement. */
-export function containerSpreading(topology: Topology, replicas: number, network: string): string {
-  return entrySpreading(topology, replicas).replace(
+export function containerSpreading(topology: Topology, replicas: number, network: string, gateways = 1): string {
+  return entrySpreading(topology, replicas, gateways).replace(
     /^(client-side balancer in the load generator|one gateway)/,
     (m) => `${m} (${network}, reached at their own addresses)`,
   );
@@ -92,6 +92,7 @@ export interface Described {
 
 /** Make what the engine reports the deployment's components, and what follows from them. */
 export function adopt(dep: DockerDeployment, found: Described[]): void {
+  dep.gateways = found.filter((f) => f.component.service === 'gateway').length;
   dep.components.splice(0, dep.components.length, ...found.map((f) => f.component));
   const alias = dep.servedByAlias ?? {};
   for (const k of Object.keys(alias)) delete alias[k];
@@ -122,10 +123,14 @@ export async function lastLogLine(docker: Docker, id: string): Promise<string> {
     .catch(() => '');
 }
 
-/** The gateway re-resolves DNS every second; scaling counts only once it can send to every replica. */
+/** Gateways re-resolve DNS every second; scaling counts only once every one can send to every replica. */
 export async function waitGatewaySees(components: Component[], owner: string, replicas: number, timeoutMs: number) {
-  const gw = components.find((c) => c.service === 'gateway');
-  if (!gw) throw new Error(`${owner}: no gateway container`);
+  const gateways = components.filter((c) => c.service === 'gateway');
+  if (gateways.length === 0) throw new Error(`${owner}: no gateway container`);
+  for (const gw of gateways) await waitOneGatewaySees(gw, owner, replicas, timeoutMs);
+}
+
+async function waitOneGatewaySees(gw: Component, owner: string, replicas: number, timeoutMs: number) {
   let seen = '';
   await pollUntil(
     async () => {
@@ -139,7 +144,7 @@ export async function waitGatewaySees(components: Component[], owner: string, re
     {
       timeoutMs,
       intervalMs: 250,
-      onTimeout: () => new Error(`${owner}: the gateway sees ${seen} (known/usable) replicas, not ${replicas}`),
+      onTimeout: () => new Error(`${owner}: ${gw.name} sees ${seen} (known/usable) replicas, not ${replicas}`),
     },
   );
 }

@@ -30,6 +30,8 @@ export interface DockerBackendOptions {
   docker?: Docker;
   /** How often engine stats are read to track each container's peak memory. */
   memoryPollMs?: number;
+  /** Gateway containers in front of the prediction tier (microservices; default 1). */
+  gateways?: number | undefined;
 }
 
 /** A one-line reason when the engine or the images are missing, before anything is started. */
@@ -78,12 +80,18 @@ export async function deployDocker(
       topology,
       backend: 'docker',
       replicas: 1,
+      gateways: topology === 'microservices' ? 1 : 0,
       project: project.name,
       entryUrls: [],
       components,
       servedByAlias,
       hops: topology === 'monolith' ? 1 : 2,
-      entrySpreading: containerSpreading(topology, replicas, 'containers on a Docker bridge network'),
+      entrySpreading: containerSpreading(
+        topology,
+        replicas,
+        'containers on a Docker bridge network',
+        opts.gateways ?? 1,
+      ),
       stop,
       scale: async (n: number) => {
         await scaleTier(docker, project.name, tier, n, timeoutMs, opts.serverCpus);
@@ -96,6 +104,12 @@ export async function deployDocker(
     if (opts.serverCpus) await pinAll(docker, project.name, opts.serverCpus);
     await refresh();
     await dep.scale(replicas);
+    if (topology === 'microservices' && (opts.gateways ?? 1) !== 1) {
+      // More gateways: copies of gateway 1, found by the client at their own addresses.
+      await scaleTier(docker, project.name, 'gateway', opts.gateways!, timeoutMs, opts.serverCpus);
+      await refresh();
+      await waitGatewaySees(dep.components, project.name, replicas, timeoutMs);
+    }
     resources.start();
     return dep;
   } catch (err) {

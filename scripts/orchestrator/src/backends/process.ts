@@ -22,6 +22,8 @@ export interface ProcessBackendOptions {
   serverCpus?: string | undefined;
   logLevel?: string;
   startTimeoutMs?: number;
+  /** Gateways in front of the prediction replicas (microservices; default 1). */
+  gateways?: number | undefined;
   /** Extra environment for every service (timeouts, limits). */
   extraEnv?: Record<string, string>;
   /**
@@ -180,10 +182,14 @@ export async function deployProcesses(
     const failed = replicaSet.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     if (topology === 'microservices') {
+      // Every gateway balances over every prediction replica; the client spreads over the gateways.
       const gatewayEnv = { PREDICTION_URLS: started.map((s) => s.url).join(',') };
-      envOf.set('gateway-1', gatewayEnv);
-      const gateway = await startService('gateway', 'gateway-1', opts, gatewayEnv);
-      started.push(gateway);
+      const names = Array.from({ length: opts.gateways ?? 1 }, (_, i) => `gateway-${i + 1}`);
+      for (const n of names) envOf.set(n, gatewayEnv);
+      const gateways = await Promise.allSettled(names.map((n) => startService('gateway', n, opts, gatewayEnv)));
+      for (const g of gateways) if (g.status === 'fulfilled') started.push(g.value);
+      const gatewayFailed = gateways.find((g) => g.status === 'rejected');
+      if (gatewayFailed) throw (gatewayFailed as PromiseRejectedResult).reason;
     }
   } catch (err) {
     await stopAll();
@@ -216,12 +222,13 @@ export async function deployProcesses(
     topology,
     backend: 'process',
     replicas,
+    gateways: topology === 'microservices' ? (opts.gateways ?? 1) : 0,
     entryUrls: entry.map((s) => s.url),
     components,
     processes,
     restart,
     hops: topology === 'monolith' ? 1 : 2,
-    entrySpreading: entrySpreading(topology, replicas),
+    entrySpreading: entrySpreading(topology, replicas, opts.gateways ?? 1),
     sampleResources: async () => {
       const out = new Map<string, ProcSample>();
       for (const c of components) {
@@ -235,9 +242,11 @@ export async function deployProcesses(
 }
 
 /** How load reaches the replicas, named in every report (fairness rule). */
-export function entrySpreading(topology: Topology, replicas: number): string {
+export function entrySpreading(topology: Topology, replicas: number, gateways = 1): string {
   const policy = describePolicy();
-  return topology === 'monolith'
-    ? `client-side balancer in the load generator over ${replicas} monolith replica(s): ${policy}`
-    : `one gateway over ${replicas} prediction replica(s), same balancer module: ${policy}`;
+  if (topology === 'monolith')
+    return `client-side balancer in the load generator over ${replicas} monolith replica(s): ${policy}`;
+  return gateways === 1
+    ? `one gateway over ${replicas} prediction replica(s), same balancer module: ${policy}`
+    : `client-side balancer in the load generator over ${gateways} gateways, each over ${replicas} prediction replica(s), same balancer module: ${policy}`;
 }

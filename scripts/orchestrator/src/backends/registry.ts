@@ -5,6 +5,10 @@ export interface DeployOptions {
   modelPath: string;
   runId: string;
   serverCpus?: string | undefined;
+  /** Gateways in front of the prediction tier (microservices only; default 1). */
+  gateways?: number | undefined;
+  /** Environment for every service (process backend only: images take theirs from compose). */
+  extraEnv?: Record<string, string> | undefined;
 }
 
 /** Where a topology runs: what it can do, how to check it is there, how to deploy on it. */
@@ -36,7 +40,13 @@ export const BACKENDS: Record<BackendName, Backend> = {
     anyModel: true,
     checkReady: async () => undefined,
     deploy: (t, replicas, o) =>
-      deployProcesses(t, replicas, { modelPath: o.modelPath, runId: o.runId, serverCpus: o.serverCpus }),
+      deployProcesses(t, replicas, {
+        modelPath: o.modelPath,
+        runId: o.runId,
+        serverCpus: o.serverCpus,
+        gateways: o.gateways,
+        extraEnv: o.extraEnv,
+      }),
   },
   docker: {
     name: 'docker',
@@ -45,7 +55,7 @@ export const BACKENDS: Record<BackendName, Backend> = {
     anyModel: false,
     checkReady: async () => (await import('./docker.js')).checkDockerReady(),
     deploy: async (t, replicas, o) =>
-      (await import('./docker.js')).deployDocker(t, replicas, { serverCpus: o.serverCpus }),
+      (await import('./docker.js')).deployDocker(t, replicas, { serverCpus: o.serverCpus, gateways: o.gateways }),
     cleanupDetached,
   },
   swarm: {
@@ -55,7 +65,7 @@ export const BACKENDS: Record<BackendName, Backend> = {
     anyModel: false,
     checkReady: async () => (await import('./swarm.js')).checkSwarmReady(),
     deploy: async (t, replicas, o) =>
-      (await import('./swarm.js')).deploySwarm(t, replicas, { serverCpus: o.serverCpus }),
+      (await import('./swarm.js')).deploySwarm(t, replicas, { serverCpus: o.serverCpus, gateways: o.gateways }),
     cleanupDetached,
   },
 };

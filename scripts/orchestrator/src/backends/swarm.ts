@@ -34,6 +34,8 @@ export interface SwarmBackendOptions {
   convergeTimeoutMs?: number;
   docker?: Docker;
   memoryPollMs?: number;
+  /** Gateway tasks in front of the prediction tier (microservices; default 1). */
+  gateways?: number | undefined;
 }
 
 /** A stack is a Compose project to the rest of mlbench: same results, components, scale(). */
@@ -74,7 +76,8 @@ export async function deploySwarm(
     await removeStack(docker, stack);
   };
   try {
-    await stackDeploy(topology, stack, replicas);
+    const gateways = topology === 'microservices' ? (opts.gateways ?? 1) : 0;
+    await stackDeploy(topology, stack, replicas, gateways);
     const servedByAlias: Record<string, string> = {};
     const refresh = async () => {
       const found = await describeStack(docker, stack);
@@ -87,7 +90,7 @@ export async function deploySwarm(
         );
     };
     const settle = async (n: number) => {
-      await waitConverged(docker, stack, topology, n, timeoutMs);
+      await waitConverged(docker, stack, topology, n, gateways, timeoutMs);
       await refresh();
       if (topology === 'microservices') await waitGatewaySees(components, stack, n, timeoutMs);
     };
@@ -95,12 +98,13 @@ export async function deploySwarm(
       topology,
       backend: 'swarm',
       replicas,
+      gateways,
       project: stack,
       entryUrls: [],
       components,
       servedByAlias,
       hops: topology === 'monolith' ? 1 : 2,
-      entrySpreading: containerSpreading(topology, replicas, 'Swarm tasks on an overlay network, dnsrr'),
+      entrySpreading: containerSpreading(topology, replicas, 'Swarm tasks on an overlay network, dnsrr', gateways),
       stop,
       scale: async (n: number) => {
         await scaleService(docker, `${stack}_${tier}`, n);
@@ -118,12 +122,13 @@ export async function deploySwarm(
 }
 
 /** `docker stack deploy` with the .env pins: the CLI is what turns a stack file into services. */
-async function stackDeploy(topology: Topology, stack: string, replicas: number) {
+async function stackDeploy(topology: Topology, stack: string, replicas: number, gateways: number) {
   const env = {
     ...process.env,
     ...composePins(),
     MONOLITH_REPLICAS: String(replicas),
     PREDICTION_REPLICAS: String(replicas),
+    GATEWAY_REPLICAS: String(Math.max(1, gateways)),
     SWARM_MONOLITH_PORT: '0',
     SWARM_GATEWAY_PORT: '0',
   };
@@ -162,13 +167,20 @@ async function stackTasks(docker: Docker, stack: string): Promise<(Task & { serv
  * check passes) and the entry service one, with no task still shutting down; fails fast when a
  * task is rejected or fails, with the engine's reason.
  */
-async function waitConverged(docker: Docker, stack: string, topology: Topology, replicas: number, timeoutMs: number) {
+async function waitConverged(
+  docker: Docker,
+  stack: string,
+  topology: Topology,
+  replicas: number,
+  gateways: number,
+  timeoutMs: number,
+) {
   const want = new Map<ServiceName, number>(
     topology === 'monolith'
       ? [['monolith', replicas]]
       : [
           ['prediction', replicas],
-          ['gateway', 1],
+          ['gateway', gateways],
         ],
   );
   let seen = '';

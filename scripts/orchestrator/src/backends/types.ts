@@ -22,7 +22,9 @@ export interface Deployment {
   topology: Topology;
   backend: string;
   replicas: number;
-  /** Where load goes: every monolith replica, or the gateway. */
+  /** Gateway replicas in front of the prediction tier (microservices; 0 for the monolith). */
+  gateways: number;
+  /** Where load goes: every monolith replica, or every gateway. */
   entryUrls: string[];
   components: Component[];
   /** Network hops a request crosses from the load generator to the model. */

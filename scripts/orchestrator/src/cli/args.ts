@@ -1,9 +1,11 @@
+import { parsePreprocessSpec } from '@mlbench/preprocess';
 import { InvalidArgumentError } from 'commander';
 import { TOPOLOGIES, type Topology } from '../backends/types.js';
 import { which } from '../backends/which.js';
 import { parseDuration } from '../duration.js';
 import { parseFault } from '../fault-spec.js';
 import { PROMETHEUS_HINT } from '../prometheus/local.js';
+import { parseSweepModel } from '../sweep.js';
 
 /** A mistake in what the user asked for: one line, non-zero exit, nothing started. */
 export class UsageError extends Error {}
@@ -23,13 +25,15 @@ export const positive = (name: string) => (v: string) => {
   return n;
 };
 
-export const intList = (v: string) => {
+const intListOf = (name: string) => (v: string) => {
   const parts = v.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
   if (parts.length === 0 || nums.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
-    throw new InvalidArgumentError('replicas must be a comma-separated list of integers from 1 to 64, e.g. 1,2,4');
+    throw new InvalidArgumentError(`${name} must be a comma-separated list of integers from 1 to 64, e.g. 1,2,4`);
   return [...new Set(nums)].sort((a, b) => a - b);
 };
+export const intList = intListOf('replicas');
+export const gatewayList = intListOf('gateways');
 
 /** A parser that throws its own Error, turned into commander's argument error (one line). */
 const asArgument =
@@ -43,6 +47,15 @@ const asArgument =
   };
 
 export const durationArg = asArgument(parseDuration);
+export const preprocessArg = asArgument((v: string) => {
+  parsePreprocessSpec(v);
+  return v;
+});
+export const sweepModelsArg = asArgument((v: string) => {
+  const labels = v.split(',').map((x) => x.trim());
+  for (const l of labels) parseSweepModel(l);
+  return [...new Set(labels)];
+});
 export const faultArg = asArgument(parseFault);
 
 export const topologies = (v: string): Topology[] => (v === 'both' ? [...TOPOLOGIES] : [v as Topology]);

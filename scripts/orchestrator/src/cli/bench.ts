@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { PREPROCESS_SYNTAX } from '@mlbench/preprocess';
 import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, BACKENDS, type BackendName } from '../backends/registry.js';
 import { which } from '../backends/which.js';
@@ -12,11 +13,14 @@ import { loadScenario } from '../scenario.js';
 import {
   durationArg,
   faultArg,
+  gatewayList,
   type Io,
   int,
   intList,
   positive,
+  preprocessArg,
   requirePrometheusIf,
+  sweepModelsArg,
   topologies,
   UsageError,
 } from './args.js';
@@ -29,6 +33,8 @@ async function checkRequest(o: Record<string, any>): Promise<void> {
     throw new UsageError('--fault needs --backend process (faults act on local processes)');
   if (o.model && !backend.anyModel)
     throw new UsageError('--model needs --backend process (images carry the default model)');
+  if (o.preprocess && !backend.anyModel)
+    throw new UsageError('--preprocess needs --backend process (its model takes the expanded features)');
   await backend.checkReady().catch((err: Error) => {
     throw new UsageError(err.message);
   });
@@ -44,7 +50,7 @@ export function benchCommand(program: Command, io: Io): void {
     .command('bench')
     .description('run a benchmark plan and write results.json, report.md and report.html')
     .addOption(
-      new Option('--plan <name>', 'preset: quick (< 1 min) or full (make bench)')
+      new Option('--plan <name>', 'preset: quick (< 1 min), full (make bench) or sweep (make bench-sweep)')
         .choices(Object.keys(PLANS))
         .default('quick'),
     )
@@ -55,6 +61,11 @@ export function benchCommand(program: Command, io: Io): void {
     .addOption(new Option('--driver <d>', 'load generator').choices(['builtin', 'k6']).default('builtin'))
     .option('--scenario <name|path>', 'scenario from loadtests/scenarios, or a JSON file (default: the plan’s)')
     .option('--replicas <list>', 'replica counts, e.g. 1,2,4 (default: the plan’s)', intList)
+    .option(
+      '--gateways <list>',
+      'gateway counts for the microservices, e.g. 1,2: each with every replica count, the tiers scaled apart (default 1)',
+      gatewayList,
+    )
     .option('--trials <n>', 'trials per configuration (default: the plan’s)', int('--trials', 1, 100))
     .option('--slo-ms <ms>', 'p99 latency SLO for capacity search (default: the scenario’s)', positive('--slo-ms'))
     .option(
@@ -69,11 +80,21 @@ export function benchCommand(program: Command, io: Io): void {
     )
     .option('--no-capacity', 'skip the capacity search')
     .option('--no-sweep', 'skip the model-cost sweep')
+    .option(
+      '--sweep-models <list>',
+      'models of the sweep, e.g. linear-f8,rf-m,rf-xl,rf-m+512MB (default: the plan’s; see mlbench models)',
+      sweepModelsArg,
+    )
     .option('--pin <mode>', 'CPU split: auto, off, or DRIVER_CPUS:SERVER_CPUS (e.g. 0:1)', 'auto')
     .option('--min-duration <d>', 'shortest measured run that counts as valid', durationArg, 1000)
     .option('--out <dir>', 'results root; each run gets its own new folder', 'results')
     .option('--run-id <id>', 'name of the run folder (default: timestamp + random)')
     .option('--model <path>', 'model artifact (default: the one make build trains)')
+    .option(
+      '--preprocess <spec>',
+      `API-tier work on the monolith and the gateway, e.g. raw=8,standardize,expand=projection:512 (${PREPROCESS_SYNTAX}); process backend`,
+      preprocessArg,
+    )
     .action(async (o) => {
       await checkRequest(o);
       // Loaded on demand: charting is heavy and most commands (and every usage error) never need it.
@@ -81,7 +102,19 @@ export function benchCommand(program: Command, io: Io): void {
       const { buildPlan } = await import('../bench-plan.js');
       const { buildDocument } = await import('../report/document.js');
       const { toMarkdown } = await import('../report/render.js');
-      const preset = PLANS[o.plan]!;
+      const base = PLANS[o.plan]!;
+      const sweepModels: string[] | undefined = o.sweepModels;
+      const preset =
+        sweepModels && o.sweep !== false
+          ? {
+              ...base,
+              sweep: {
+                ...(base.sweep ?? PLANS.sweep!.sweep!),
+                models: sweepModels,
+                memoryModel: sweepModels.find((m) => m.includes('MB')) ?? null,
+              },
+            }
+          : base;
       const fault: FaultSpec | undefined = o.fault;
       const scenario = await loadScenario(o.scenario ?? (fault ? 'resilience' : preset.scenario));
       if (fault && fault.atMs + fault.durationMs >= scenario.durationMs)
@@ -99,6 +132,7 @@ export function benchCommand(program: Command, io: Io): void {
         driver: o.driver,
         topologies: topologies(o.topology),
         replicas: o.replicas ?? (fault ? [3] : preset.replicas),
+        gateways: o.gateways,
         trials: o.trials ?? preset.trials,
         capacity: o.capacity,
         sweep: o.sweep,
@@ -130,10 +164,15 @@ export function benchCommand(program: Command, io: Io): void {
           progress,
           signal: ac.signal,
           modelPath: o.model ? resolve(o.model) : undefined,
+          preprocess: o.preprocess,
         });
         const headline = buildDocument(results).slice(5, 8);
+        const { crossoverSentence } = await import('../report/document.js');
+        const sweepLine = results.sweep
+          ? `\n${crossoverSentence(results.sweep)}\n${results.sweep.memoryAtEqualRate?.sentence ?? ''}\n`
+          : '';
         io.out(
-          `\n${toMarkdown(headline)}\nresults: ${join(dir, 'results.json')}\nreport:  ${join(dir, 'report.html')}\n`,
+          `\n${toMarkdown(headline)}${sweepLine}\nresults: ${join(dir, 'results.json')}\nreport:  ${join(dir, 'report.html')}\n`,
         );
       } catch (err) {
         if (err instanceof BenchAborted || ac.signal.aborted) {

@@ -3,6 +3,7 @@ import type { Deployment } from '../backends/types.js';
 import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
 import type { DriverMode, DriverProgress, DriverRunSpec, LoadDriver } from '../driver/types.js';
 import { parseDuration } from '../duration.js';
+import { configLabel } from '../labels.js';
 import type { ComponentResources, RunPhase, RunResult } from '../results.js';
 import type { Scenario } from '../scenario.js';
 import { hopsBetween, scrapeAll } from './hops.js';
@@ -112,9 +113,10 @@ export function driverSpec(s: Scenario, dep: Deployment, label: string, warmup =
     mode,
     connectionsPerTarget: connections,
     timeoutMs: s.requestTimeoutMs,
-    // Monolith replicas get the balancer the gateway gives prediction replicas (fairness rule).
+    // Monolith replicas get the balancer the gateway gives prediction replicas (fairness rule);
+    // so do several gateways, which the client spreads over as over monolith replicas.
     balancer:
-      dep.topology === 'monolith'
+      dep.topology === 'monolith' || dep.entryUrls.length > 1
         ? { kind: 'client-lb', healthIntervalMs: HEALTH_CHECK.intervalMs, perTryTimeoutMs: UPSTREAM_TIMEOUTS.perTryMs }
         : { kind: 'round-robin' },
   };
@@ -148,7 +150,7 @@ async function sampleAll(dep: Deployment, driverPid: number | undefined): Promis
  * scenario, snapshot again, and turn the deltas into a RunResult.
  */
 export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, meta: RunMeta): Promise<RunResult> {
-  const label = `${meta.phase} ${dep.topology}×${dep.replicas}`;
+  const label = `${meta.phase} ${configLabel(dep)}`;
   if (s.warmupMs > 0) await ctx.driver.run(driverSpec(s, dep, `${label} warm-up`, true), ctx.onProgress);
   const metricsBefore = await scrapeAll(dep.components);
   const procBefore = await sampleAll(dep, ctx.driver.pid);
@@ -245,6 +247,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     backend: dep.backend,
     driver: ctx.driverName,
     replicas: dep.replicas,
+    gateways: dep.gateways,
     scenario: s.name,
     trial: meta.trial,
     features: s.payload.features,
@@ -314,7 +317,7 @@ function round(x: number, digits: number): number {
 export async function warmDeployment(ctx: RunContext, dep: Deployment, s: Scenario, ms: number): Promise<void> {
   if (ms <= 0) return;
   const rate = Math.max(10, Math.min(meanRatePerSecond(s) || 500, 2000));
-  const spec = driverSpec(s, dep, `warm-up ${dep.topology}×${dep.replicas}`);
+  const spec = driverSpec(s, dep, `warm-up ${configLabel(dep)}`);
   await ctx.driver.run(
     {
       ...spec,

@@ -1,5 +1,6 @@
 import * as echarts from 'echarts';
 import { decodeHistogram, mergeHistograms } from '../driver/histogram.js';
+import { configLabel } from '../labels.js';
 import type { ResultsFile, RunResult } from '../results.js';
 import { gatewayOverheadMs } from '../summary.js';
 
@@ -17,7 +18,7 @@ const legend = { bottom: 0 };
 const grid = { left: 70, right: 30, top: 60, bottom: 60 };
 
 const validTrials = (r: ResultsFile) => r.runs.filter((x) => x.phase === 'trial' && x.valid);
-const key = (x: { topology: string; replicas: number }) => `${x.topology}×${x.replicas}`;
+const key = configLabel;
 
 function groups(runs: RunResult[]): Map<string, RunResult[]> {
   const m = new Map<string, RunResult[]>();
@@ -185,6 +186,8 @@ export function hopChart(r: ResultsFile): string | undefined {
 }
 
 export function sweepChart(r: ResultsFile): string | undefined {
+  if (r.sweep) return crossoverChart(r);
+  // Results written before model families: linear feature counts at a fixed rate.
   const sweep = r.runs.filter((x) => x.phase === 'sweep');
   if (sweep.length === 0) return undefined;
   const topologies = [...new Set(sweep.map((x) => x.topology))];
@@ -204,6 +207,61 @@ export function sweepChart(r: ResultsFile): string | undefined {
     xAxis: { type: 'category', name: 'features', data: features.map(String) },
     yAxis: { type: 'log', name: 'ms' },
     series,
+  });
+}
+
+/**
+ * The crossover: microservices' capacity per core as a share of the monolith's, and its p50
+ * overhead, against the model's inference time (log axis), with the 0.9× and +10 % lines.
+ */
+export function crossoverChart(r: ResultsFile): string | undefined {
+  const ratios = r.sweep?.crossover.ratios.filter((x) => x.inferenceMs > 0) ?? [];
+  if (ratios.length === 0) return undefined;
+  return renderSvg({
+    title: title('Where the extra hop stops mattering', 'microservices ÷ monolith, one replica each on the same cores'),
+    legend,
+    grid: { ...grid, right: 70 },
+    tooltip: {},
+    xAxis: { type: 'log', name: 'inference ms', nameLocation: 'middle', nameGap: 30 },
+    yAxis: [
+      { type: 'value', name: 'capacity ratio', min: 0, max: 1.2 },
+      { type: 'value', name: 'p50 overhead %', position: 'right' },
+    ],
+    series: [
+      {
+        name: 'capacity per core, microservices ÷ monolith',
+        type: 'line',
+        data: ratios.filter((x) => x.capacityRatio !== null).map((x) => [x.inferenceMs, x.capacityRatio]),
+        markLine: { symbol: 'none', data: [{ yAxis: 0.9, name: '0.9×' }], lineStyle: { type: 'dashed' } },
+      },
+      {
+        name: 'p50 overhead of microservices, %',
+        type: 'line',
+        yAxisIndex: 1,
+        data: ratios.filter((x) => x.p50Overhead !== null).map((x) => [x.inferenceMs, x.p50Overhead! * 100]),
+        markLine: { symbol: 'none', data: [{ yAxis: 10, name: '+10 %' }], lineStyle: { type: 'dotted' } },
+      },
+    ],
+  });
+}
+
+/** Resident memory per topology at each sweep point's common rate. */
+export function sweepMemoryChart(r: ResultsFile): string | undefined {
+  const pts = r.sweep?.points.filter((p) => p.totalResidentMB !== null) ?? [];
+  if (pts.length === 0) return undefined;
+  const models = [...new Set(pts.map((p) => p.model))];
+  return renderSvg({
+    title: title('Resident memory at the common rate', 'every process of the topology, peak RSS'),
+    legend,
+    grid,
+    tooltip: {},
+    xAxis: { type: 'category', data: models },
+    yAxis: { type: 'value', name: 'MB' },
+    series: ['monolith', 'microservices'].map((t) => ({
+      name: t,
+      type: 'bar',
+      data: models.map((m) => pts.find((p) => p.model === m && p.topology === t)?.totalResidentMB ?? null),
+    })),
   });
 }
 

@@ -1,3 +1,4 @@
+import { configLabel, gatewaysOf } from '../labels.js';
 import type { ResultsFile, RunResult, Spread, SummaryRow } from '../results.js';
 import * as charts from './charts.js';
 
@@ -32,7 +33,7 @@ function headline(rows: SummaryRow[]): Block {
       ],
       rows: rows.map((r) => [
         r.topology,
-        r.replicas,
+        gatewaysOf(r) > 1 ? `${r.replicas} (${gatewaysOf(r)} gateways)` : r.replicas,
         r.hopCount,
         `${fmt(r.achievedRps.median, 0)} / ${fmt(r.targetRps, 0)}`,
         spreadText(r.p50Ms, 3),
@@ -62,12 +63,20 @@ function headline(rows: SummaryRow[]): Block {
 export function verdict(r: ResultsFile): Block[] {
   const one = r.summary.filter((s) => s.replicas === Math.min(...r.summary.map((x) => x.replicas)));
   const mono = one.find((s) => s.topology === 'monolith');
-  const micro = one.find((s) => s.topology === 'microservices');
+  // The article's comparison: one gateway (further gateway counts are in the table).
+  const micro =
+    one.find((s) => s.topology === 'microservices' && gatewaysOf(s) === 1) ??
+    one.find((s) => s.topology === 'microservices');
   if (!mono || !micro || mono.validTrials === 0 || micro.validTrials === 0)
     return [{ p: 'Both topologies need valid trials for a comparison; see the runs below.' }];
   const meanOf = (t: string) => {
     const runs = r.runs.filter(
-      (x) => x.phase === 'trial' && x.valid && x.topology === t && x.replicas === mono.replicas,
+      (x) =>
+        x.phase === 'trial' &&
+        x.valid &&
+        x.topology === t &&
+        x.replicas === mono.replicas &&
+        gatewaysOf(x) === (t === 'monolith' ? 0 : gatewaysOf(micro)),
     );
     const v = runs.map((x) => x.latencyMs.mean).sort((a, b) => a - b);
     return v[Math.floor(v.length / 2)] ?? 0;
@@ -254,6 +263,7 @@ export function buildDocument(r: ResultsFile): Block[] {
     { chart: charts.memoryChart(r), caption: 'Memory per component' },
     { chart: charts.hopChart(r), caption: 'Per-hop latency breakdown' },
     { chart: charts.sweepChart(r), caption: 'Model-cost sweep' },
+    { chart: charts.sweepMemoryChart(r), caption: 'Memory at the sweep’s common rates' },
   );
   if (r.capacity.length) {
     blocks.push(
@@ -288,7 +298,8 @@ export function buildDocument(r: ResultsFile): Block[] {
     );
   }
   const sweep = r.runs.filter((x) => x.phase === 'sweep');
-  if (sweep.length) {
+  if (r.sweep) blocks.push(...sweepBlocks(r.sweep));
+  else if (sweep.length) {
     blocks.push(
       { h: 'Model-cost sweep', level: 3 },
       {
@@ -370,7 +381,7 @@ export function buildDocument(r: ResultsFile): Block[] {
       },
       ...faults.map((x) => ({
         chart: charts.faultTimelineChart(x),
-        caption: `Fault timeline ${x.topology}×${x.replicas} trial ${x.trial}`,
+        caption: `Fault timeline ${configLabel(x)} trial ${x.trial}`,
       })),
     );
   }
@@ -395,4 +406,58 @@ function cpuCount(list: string | undefined): number | undefined {
     n += b === undefined ? 1 : b! - a! + 1;
   }
   return n;
+}
+
+/** The model-cost sweep: a row per model and topology, and the crossover in one sentence. */
+export function sweepBlocks(sw: NonNullable<ResultsFile['sweep']>): Block[] {
+  return [
+    { h: 'Model-cost sweep', level: 3 },
+    { p: crossoverSentence(sw) },
+    ...sw.crossover.notes.map((n) => ({ p: `Note: ${n}.` })),
+    ...(sw.memoryAtEqualRate ? [{ p: sw.memoryAtEqualRate.sentence }] : []),
+    {
+      table: {
+        head: [
+          'model',
+          'topology',
+          'inference ms',
+          'SLO p99 ms',
+          'capacity req/s',
+          'per core',
+          'common rate',
+          'p50 ms',
+          'p99 ms',
+          'CPU ms / 1k',
+          'RSS MB (replica / all)',
+        ],
+        rows: sw.points.map((p) => [
+          p.model,
+          p.topology,
+          fmt(p.inferenceMs, 4),
+          p.sloP99Ms,
+          `${p.capacityLimitedBy === 'slo' ? '' : '≥ '}${p.capacityRps}`,
+          fmt(p.capacityPerCore, 1),
+          p.commonRateRps ?? '–',
+          fmt(p.p50Ms, 3),
+          fmt(p.p99Ms, 3),
+          fmt(p.cpuMsPer1k, 1),
+          `${fmt(p.residentMB, 0)} / ${fmt(p.totalResidentMB, 0)}`,
+        ]),
+      },
+    },
+  ];
+}
+
+export function crossoverSentence(sw: NonNullable<ResultsFile['sweep']>): string {
+  const c = sw.crossover;
+  const cap =
+    c.capacityRatio90AtInferenceMs === null
+      ? 'microservices never reached 0.9× the monolith’s capacity per core'
+      : `microservices reach 0.9× the monolith’s capacity per core from about ${c.capacityRatio90AtInferenceMs} ms of inference`;
+  const lat =
+    c.p50Overhead10pctAtInferenceMs === null
+      ? 'their p50 stayed more than 10 % above the monolith’s'
+      : `their p50 is within 10 % of the monolith’s from about ${c.p50Overhead10pctAtInferenceMs} ms`;
+  const span = sw.points.map((p) => p.inferenceMs);
+  return `Across models from ${fmt(Math.min(...span), 4)} to ${fmt(Math.max(...span), 2)} ms per prediction, ${cap}, and ${lat}.`;
 }
