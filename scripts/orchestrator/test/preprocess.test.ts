@@ -74,7 +74,18 @@ t.test('mlbench bench --preprocess: both topologies pay the same API work, and r
   const { runCli } = await import('./cli-helpers.js');
   const { readResults } = await import('../src/results.js');
   const out = join(dir, 'results');
-  const r = await runCli(['bench', '--plan', 'quick', '--no-capacity', '--preprocess', SPEC, '--out', out, '--run-id', 'pre']);
+  const r = await runCli([
+    'bench',
+    '--plan',
+    'quick',
+    '--no-capacity',
+    '--preprocess',
+    SPEC,
+    '--out',
+    out,
+    '--run-id',
+    'pre',
+  ]);
   t.equal(r.code, 0, r.err);
   const res = await readResults(join(out, 'pre'));
   t.equal(res.config.preprocess, SPEC);

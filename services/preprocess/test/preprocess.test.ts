@@ -39,7 +39,10 @@ t.test('expansion: sizes, determinism, and what it computes', async (t) => {
   const out = a.apply(x);
   t.equal(out.length, 256);
   t.same(b.apply(x), out, 'the same spec gives the same features in every process (monolith and gateway)');
-  t.ok(out.every((v) => Number.isFinite(v) && Math.abs(v) <= 1), 'tanh projections');
+  t.ok(
+    out.every((v) => Number.isFinite(v) && Math.abs(v) <= 1),
+    'tanh projections',
+  );
   t.not(new Preprocessor(parsePreprocessSpec('raw=8,expand=projection:256,seed=4')).apply(x)[0], out[0]);
   const std = new Preprocessor(parsePreprocessSpec('raw=2,standardize'));
   t.not(std.apply([0, 0])[0], 0, 'standardize shifts by the fitted mean');
@@ -47,8 +50,15 @@ t.test('expansion: sizes, determinism, and what it computes', async (t) => {
 
 t.test('bad inputs are the client’s: a PreprocessError with a code', async (t) => {
   const p = new Preprocessor(parsePreprocessSpec('raw=3,maxabs=100'));
-  t.throws(() => p.apply([1, 2]), { name: 'PreprocessError', code: 'PREPROCESS_WRONG_LENGTH', message: /has 2 values; this API takes 3/ });
-  t.throws(() => p.apply([1, 2, 1e9]), { code: 'PREPROCESS_OUT_OF_RANGE', message: /features\[2\] = 1000000000 is outside ±100/ });
+  t.throws(() => p.apply([1, 2]), {
+    name: 'PreprocessError',
+    code: 'PREPROCESS_WRONG_LENGTH',
+    message: /has 2 values; this API takes 3/,
+  });
+  t.throws(() => p.apply([1, 2, 1e9]), {
+    code: 'PREPROCESS_OUT_OF_RANGE',
+    message: /features\[2\] = 1000000000 is outside ±100/,
+  });
   t.throws(() => p.apply([1, Number.NaN, 0], 'instances[4]'), /instances\[4\]\[1\] = NaN/);
   t.ok(new PreprocessError('x') instanceof Error);
 });
