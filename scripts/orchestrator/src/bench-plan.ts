@@ -89,7 +89,7 @@ export function buildPlan(r: PlanRequest): BenchPlan {
   const sweepAsked = r.sweep && !fault && (r.preset.sweep?.models.length ?? 0) > 0;
   // Images carry the default model only; the sweep's other models need any model.
   if (sweepAsked && !r.backend.anyModel)
-    notes.push(`model-cost sweep skipped: it needs --backend process (images carry one model)`);
+    notes.push(`model-cost sweep skipped: it needs --backend process or docker (Swarm tasks carry the image's model)`);
   if (sweepAsked && r.topologies.length < 2)
     notes.push('model-cost sweep skipped: it compares both topologies (--topology both)');
   const sweep = sweepAsked && r.backend.anyModel && r.topologies.length === 2 ? r.preset.sweep : null;

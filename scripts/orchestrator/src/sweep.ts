@@ -42,7 +42,8 @@ export async function sweepModelPath(
   const features = inputs ?? (m.family === 'linear' ? m.features : 8);
   const file =
     m.family === 'linear' ? `linear-f${features}.json` : `${label}${features === 8 ? '' : `-in${features}`}.mlb`;
-  const path = join(MODEL_DIR, file);
+  // linear-f8 is the default model make build trains: the same file, not a copy.
+  const path = m.family === 'linear' && features === 8 ? DEFAULT_MODEL_PATH : join(MODEL_DIR, file);
   const exists = await access(path).then(
     () => true,
     () => false,

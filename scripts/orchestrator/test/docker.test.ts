@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { trainToFile } from '@mlbench/model';
 import t from 'tap';
 import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import { deployDocker } from '../src/backends/docker.js';
+import { memLimitMbFor } from '../src/backends/model-memory.js';
 import { freePort } from '../src/backends/ports.js';
 import {
   benchBothReplicas,
@@ -104,6 +108,47 @@ t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t
     t.same(await containersOf(dep.project), [], 'stop removed every container');
     const nets = await docker.listNetworks({ filters: { label: [`${PROJECT}=${dep.project}`] } });
     t.same(nets, [], 'and the network');
+  });
+
+  await t.test('tiers scaled apart: two gateways, each over both prediction replicas', async (t) => {
+    const dep = await deployDocker('microservices', 2, { gateways: 2 });
+    t.teardown(() => dep.stop());
+    t.equal(dep.gateways, 2);
+    t.equal(dep.entryUrls.length, 2, 'the client reaches each gateway at its own address');
+    for (const url of dep.entryUrls) t.equal((await servedBy(url, 20)).size, 2, `${url}: both replicas serve`);
+    await dep.stop();
+    t.same(await containersOf(dep.project), []);
+  });
+
+  await t.test('a 520 MB model is served, not OOM-killed: the limit follows the model', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlbench-bigmodel-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const modelPath = join(dir, 'big.mlb');
+    await trainToFile({
+      family: 'random-features',
+      features: 8,
+      size: 'xs',
+      memoryMb: 520,
+      out: modelPath,
+      samples: 800,
+    });
+    t.equal(memLimitMbFor((await stat(modelPath)).size), 896);
+    const dep = await deployDocker('monolith', 1, { modelPath });
+    t.teardown(() => dep.stop());
+    const c = dep.components[0]!;
+    const info = await docker.getContainer(c.containerId).inspect();
+    t.equal(info.HostConfig.Memory, 896 * 2 ** 20, 'limit from the model, not the 256 MB default');
+    const ready = (await (await fetch(`${c.url}/readyz`)).json()) as { model: Record<string, unknown> };
+    t.equal(ready.model.family, 'random-features');
+    t.ok(Number(ready.model.residentMB) > 520, `resident ${ready.model.residentMB} MB with the table loaded`);
+    const res = await fetch(`${c.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ features: [1, 2, 3, 4, 5, 6, 7, 8] }),
+    });
+    t.equal(res.status, 200);
+    t.equal((await docker.getContainer(c.containerId).inspect()).State.OOMKilled, false);
+    await dep.stop();
   });
 
   await t.test('mlbench bench --backend docker writes container CPU and memory; both replicas serve', async (t) => {

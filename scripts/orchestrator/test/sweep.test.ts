@@ -165,8 +165,9 @@ t.test('the plan deploys both topologies per model and needs both', async (t) =>
   const one = buildPlan({ ...base, topologies: ['monolith'] });
   t.equal(one.sweep, null);
   t.match(one.notes.join('\n'), /compares both topologies/);
-  const docker = buildPlan({ ...base, backend: BACKENDS.docker, topologies: ['monolith', 'microservices'] });
-  t.equal(docker.sweep, null);
+  const swarm = buildPlan({ ...base, backend: BACKENDS.swarm, topologies: ['monolith', 'microservices'] });
+  t.equal(swarm.sweep, null);
+  t.match(swarm.notes.join('\n'), /needs --backend process or docker/);
 });
 
 t.test('a short sweep end to end: points, crossover, report', async (t) => {

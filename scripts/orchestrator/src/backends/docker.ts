@@ -15,6 +15,7 @@ import {
   replicaTier,
   waitGatewaySees,
 } from './containers.js';
+import { modelContainerEnv } from './model-memory.js';
 import type { ServiceName, Topology } from './types.js';
 
 /** Every container of a project carries these (Compose's own labels; `docker compose ps` reads them). */
@@ -32,6 +33,8 @@ export interface DockerBackendOptions {
   memoryPollMs?: number;
   /** Gateway containers in front of the prediction tier (microservices; default 1). */
   gateways?: number | undefined;
+  /** A model of your own, bind-mounted read-only (default: the image's); the limit follows its size. */
+  modelPath?: string | undefined;
 }
 
 /** A one-line reason when the engine or the images are missing, before anything is started. */
@@ -41,14 +44,16 @@ export async function checkDockerReady(docker = new Docker()): Promise<void> {
     throw new Error("--backend docker needs 'docker compose' or 'docker-compose' (scripts/docker/ensure-engine.sh)");
 }
 
-function composeProject(topology: Topology): ComposeProject {
+async function composeProject(topology: Topology, modelPath: string | undefined): Promise<ComposeProject> {
+  const model = await modelContainerEnv(modelPath);
   return {
     name: projectName(topology),
-    files: [`${topology}.yaml`],
+    files: [`${topology}.yaml`, ...(model.mount ? [`model-${topology}.yaml`] : [])],
     env: {
       // Load goes straight to container addresses (no docker-proxy hop), so nothing needs a fixed port.
       MONOLITH_PUBLISH: '127.0.0.1:',
       GATEWAY_PUBLISH: '127.0.0.1:',
+      ...model.env,
     },
   };
 }
@@ -63,7 +68,7 @@ export async function deployDocker(
   opts: DockerBackendOptions,
 ): Promise<DockerDeployment> {
   const docker = opts.docker ?? new Docker();
-  const project = composeProject(topology);
+  const project = await composeProject(topology, opts.modelPath);
   const tier = replicaTier(topology);
   const timeoutMs = opts.startTimeoutMs ?? 120_000;
   const components: DockerComponent[] = [];

@@ -18,7 +18,7 @@ export interface Backend {
   units: string;
   /** Faults act on local processes (signals), so only a backend of local processes takes them. */
   faults: boolean;
-  /** Any model artifact (`--model`, the model-cost sweep); images carry the default model only. */
+  /** Any model artifact (`--model`, the model-cost sweep); Swarm tasks carry the image's model only. */
   anyModel: boolean;
   /** One-line reason to stop before anything starts, or nothing. */
   checkReady(): Promise<void>;
@@ -52,10 +52,15 @@ export const BACKENDS: Record<BackendName, Backend> = {
     name: 'docker',
     units: 'containers',
     faults: false,
-    anyModel: false,
+    // A model other than the image's is bind-mounted (compose/model-<topology>.yaml).
+    anyModel: true,
     checkReady: async () => (await import('./docker.js')).checkDockerReady(),
     deploy: async (t, replicas, o) =>
-      (await import('./docker.js')).deployDocker(t, replicas, { serverCpus: o.serverCpus, gateways: o.gateways }),
+      (await import('./docker.js')).deployDocker(t, replicas, {
+        serverCpus: o.serverCpus,
+        gateways: o.gateways,
+        modelPath: o.modelPath,
+      }),
     cleanupDetached,
   },
   swarm: {

@@ -33,8 +33,8 @@ async function checkRequest(o: Record<string, any>): Promise<void> {
     throw new UsageError('--fault needs --backend process (faults act on local processes)');
   if (o.model && !backend.anyModel)
     throw new UsageError('--model needs --backend process (images carry the default model)');
-  if (o.preprocess && !backend.anyModel)
-    throw new UsageError('--preprocess needs --backend process (its model takes the expanded features)');
+  if (o.preprocess && o.backend !== 'process')
+    throw new UsageError('--preprocess needs --backend process (the images take no PREPROCESS from mlbench)');
   await backend.checkReady().catch((err: Error) => {
     throw new UsageError(err.message);
   });
