@@ -11,7 +11,7 @@ import type { LoadDriver } from './driver/types.js';
 import { configLabel } from './labels.js';
 import { allowedCpus, describeMachine, type Pinning, parseCpuList } from './machine.js';
 import { measureFaultRun } from './measure/fault-run.js';
-import { measureRun, type RunContext, warmDeployment } from './measure/run.js';
+import { MIN_VALID_REQUESTS, measureRun, type RunContext, warmDeployment } from './measure/run.js';
 import type { Progress } from './progress.js';
 import { runWindow } from './prometheus/api.js';
 import { DriverMetrics } from './prometheus/driver-metrics.js';
@@ -63,6 +63,8 @@ interface PointState {
   label: string;
   served: ServedModel;
   scenario: Scenario;
+  /** The model's cost at this point, the same for both topologies (set before the searches). */
+  inferenceMs?: number;
   capacity?: CapacityFound;
 }
 
@@ -217,14 +219,14 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       throw err;
     }
   };
-  const execute = async (step: Step, d: Deployment, g: DeploymentGroup) => {
+  const execute = async (step: Step, d: Deployment, g: DeploymentGroup, deployments: Map<Topology, Deployment>) => {
     switch (step.kind) {
       case 'trial':
         return record(await guarded(() => measureRun(ctx, d, g.scenario, { phase: 'trial', trial: step.trial })));
       case 'sweep':
-        return sweepCapacity(d);
+        return sweepCapacity(d, g);
       case 'sweep-rate':
-        return sweepAtCommonRate(d, g);
+        return sweepAtCommonRate(d, g, deployments);
       case 'fault':
         return record(
           await guarded(() => measureFaultRun(ctx, d as ProcessDeployment, g.scenario, step.fault, step.trial)),
@@ -255,10 +257,15 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
   };
 
   /** A sweep point's capacity search, at the point's SLO, started near what the model allows. */
-  const sweepCapacity = async (d: Deployment) => {
+  const sweepCapacity = async (d: Deployment, g: DeploymentGroup) => {
     const pt = points.get(d)!;
     const sw = plan.sweep!;
-    const c = { ...sw.capacity, ...pointCapacity(sw.capacity, pt.served.usPerPrediction / 1000, ctx.serverCores ?? 1) };
+    // One model cost, one SLO for both topologies: the lower of their replicas' own timings
+    // (the same model timed 22.6 and 31.9 ms in one run here, and gave SLOs of 91 and 128 ms).
+    const peers = [...points.values()].filter((p) => p.label === pt.label);
+    pt.inferenceMs = Math.min(...peers.map((p) => p.served.usPerPrediction)) / 1000;
+    pt.scenario = { ...g.scenario, slo: pointSlo(g.scenario, pt.inferenceMs) };
+    const c = { ...sw.capacity, ...pointCapacity(sw.capacity, pt.inferenceMs, ctx.serverCores ?? 1) };
     await guarded(() => warmDeployment(ctx, d, atRate(pt.scenario, c.startRps / 2, 2000, 0), 2000));
     pt.capacity = await searchCapacity(async (rate) => {
       const { probe, run } = await guarded(() => probeAt(ctx, d, pt.scenario, rate, c));
@@ -267,20 +274,35 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       return probe;
     }, c);
     o.progress.log(
-      `  sweep ${pt.label} ${d.topology}: capacity ${pt.capacity.limitedBy === 'slo' ? '' : '≥ '}${pt.capacity.rateRps} req/s at p99 ≤ ${pt.scenario.slo.p99Ms} ms (inference ${(pt.served.usPerPrediction / 1000).toFixed(4)} ms)`,
+      `  sweep ${pt.label} ${d.topology}: capacity ${pt.capacity.limitedBy === 'slo' ? '' : '≥ '}${pt.capacity.rateRps} req/s at p99 ≤ ${pt.scenario.slo.p99Ms} ms (inference ${pt.inferenceMs.toFixed(4)} ms)`,
     );
   };
   /** Both topologies at half the lower of their capacities: p50, p99, CPU and memory. */
-  const sweepAtCommonRate = async (d: Deployment, g: DeploymentGroup) => {
-    const pt = points.get(d)!;
+  const sweepAtCommonRate = async (
+    searched: Deployment,
+    g: DeploymentGroup,
+    deployments: Map<Topology, Deployment>,
+  ) => {
+    const pt = points.get(searched)!;
     const sw = plan.sweep!;
     const peers = [...points.entries()].filter(([x, p]) => p.label === pt.label && live.has(x)).map(([, p]) => p);
     const lowest = Math.min(...peers.map((p) => p.capacity?.rateRps ?? 0));
     const rate = lowest > 0 ? Math.max(1, Math.floor(lowest / 2)) : 0;
     let figures: ReturnType<typeof commonRateFigures> | undefined;
+    let d = searched;
     if (rate > 0) {
+      // Fresh processes: the search's overload probes leave heaps that Node keeps (a gateway
+      // held 190 MB after them, against about 80 MB serving the same rate fresh), and this
+      // run is what "memory to serve the same rate" is read from.
+      await undeploy(searched);
+      d = await deploy(searched.topology, g);
+      deployments.set(d.topology, d);
+      points.set(d, { ...points.get(d)!, capacity: pt.capacity, inferenceMs: pt.inferenceMs, scenario: pt.scenario });
+      points.delete(searched);
+      // Long enough for a p99 at any rate (80 req/s for 5 s was 400 requests: invalid).
+      const ms = Math.max(sw.commonMs, Math.ceil(((MIN_VALID_REQUESTS * 1.2) / rate) * 1000));
       const run = await guarded(() =>
-        measureRun(ctx, d, atRate(pt.scenario, rate, sw.commonMs, Math.min(g.scenario.warmupMs, 2000)), {
+        measureRun(ctx, d, atRate(pt.scenario, rate, ms, Math.min(g.scenario.warmupMs, 2000)), {
           phase: 'sweep',
           trial: 1,
         }),
@@ -297,13 +319,14 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       family: pt.served.family,
       size: pt.served.size,
       topology: d.topology,
-      inferenceMs: Number((pt.served.usPerPrediction / 1000).toPrecision(4)),
+      inferenceMs: Number(pt.inferenceMs!.toPrecision(4)),
       sloP99Ms: pt.scenario.slo.p99Ms,
       capacityRps: cap.rateRps,
       capacityLimitedBy: cap.limitedBy,
       serverCores: cores,
       capacityPerCore: Math.round((cap.rateRps / cores) * 10) / 10,
       commonRateRps: rate > 0 ? rate : null,
+      commonRateValid: figures?.commonRateValid ?? false,
       p50Ms: figures?.p50Ms ?? null,
       p99Ms: figures?.p99Ms ?? null,
       cpuMsPer1k: figures?.cpuMsPer1k ?? null,
@@ -329,7 +352,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
           o.progress.log(
             `deployed ${[...deployments.values()].map((d) => `${configLabel(d)}: ${d.components.length} ${plan.backend.units}`).join(', ')}`,
           );
-        for (const step of g.steps) await execute(step, deployments.get(step.topology)!, g);
+        for (const step of g.steps) await execute(step, deployments.get(step.topology)!, g, deployments);
       } finally {
         for (const d of deployments.values()) if (live.has(d)) await undeploy(d);
         for (const d of deployments.values()) points.delete(d);

@@ -253,6 +253,8 @@ export const SweepPointSchema = Obj({
   serverCores: Num,
   capacityPerCore: Num,
   commonRateRps: NumOrNull,
+  /** Whether the common-rate run was valid (long enough, enough requests); its p50 counts only then. */
+  commonRateValid: Type.Optional(Type.Boolean()),
   p50Ms: NumOrNull,
   p99Ms: NumOrNull,
   cpuMsPer1k: NumOrNull,
