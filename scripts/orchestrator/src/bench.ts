@@ -330,10 +330,9 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       p50Ms: figures?.p50Ms ?? null,
       p99Ms: figures?.p99Ms ?? null,
       cpuMsPer1k: figures?.cpuMsPer1k ?? null,
-      residentMB: Math.max(
-        pt.served.residentMB,
-        figures?.residentByKind[d.topology === 'monolith' ? 'monolith' : 'prediction'] ?? 0,
-      ),
+      // From the common-rate run (peak RSS under that load); /readyz's figure at start otherwise.
+      residentMB:
+        figures?.residentByKind[d.topology === 'monolith' ? 'monolith' : 'prediction'] ?? pt.served.residentMB,
       totalResidentMB: figures?.totalResidentMB ?? null,
       residentByKind: figures?.residentByKind ?? {},
     });
