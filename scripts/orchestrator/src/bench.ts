@@ -173,7 +173,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
    * sweep point reads its replica's own inference time first: it sets the point's SLO and
    * the warm-up rate (a 20 ms model warmed at 500 req/s would only queue).
    */
-  const deploy = async (t: Topology, g: DeploymentGroup) => {
+  const deploy = async (t: Topology, g: DeploymentGroup, warmMs = plan.preset.deployWarmupMs) => {
     checkAbort();
     const path =
       g.model === null ? modelPath : await sweepModelPath(g.model, (l) => o.progress.log(l), pre?.outputFeatures);
@@ -193,9 +193,9 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       const scenario = { ...g.scenario, slo: pointSlo(g.scenario, inferenceMs) };
       points.set(d, { label: sweepModelLabel(g.model), served, scenario });
       const rate = Math.max(5, Math.min(500, (0.3 * (ctx.serverCores ?? 1) * 1000) / Math.max(inferenceMs, 1e-3)));
-      warmWith = atRate(scenario, rate, plan.preset.deployWarmupMs, 0);
+      warmWith = atRate(scenario, rate, warmMs, 0);
     }
-    await warmDeployment(ctx, d, warmWith, plan.preset.deployWarmupMs);
+    await warmDeployment(ctx, d, warmWith, warmMs);
     return d;
   };
   const undeploy = async (d: Deployment) => {
@@ -295,7 +295,8 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       // held 190 MB after them, against about 80 MB serving the same rate fresh), and this
       // run is what "memory to serve the same rate" is read from.
       await undeploy(searched);
-      d = await deploy(searched.topology, g);
+      // The run's own 2 s warm-up at the common rate follows this one.
+      d = await deploy(searched.topology, g, 2000);
       deployments.set(d.topology, d);
       points.set(d, { ...points.get(d)!, capacity: pt.capacity, inferenceMs: pt.inferenceMs, scenario: pt.scenario });
       points.delete(searched);
