@@ -6,6 +6,7 @@ import {
   type ModelArtifact,
   parametersChecksum,
 } from './artifact.js';
+import { ridgeCgls } from './least-squares.js';
 import { gaussian, mulberry32 } from './random.js';
 
 export type Trainer = 'ml-regression' | 'cgls';
@@ -90,56 +91,10 @@ function trainMlRegression(data: SyntheticData, rows: number): { weights: number
   return { weights: w.slice(0, F), intercept: w[F]! };
 }
 
-/**
- * Least squares by conjugate gradients on the normal equations (CGLS), with the
- * intercept as an implicit column of ones: O(rows·F) per iteration, no F×F matrix.
- */
-function trainCgls(data: SyntheticData, rows: number, tolerance = 1e-10, maxIter = 500) {
-  const F = data.features;
-  const X = data.x;
-  const dim = F + 1;
-  const mulA = (v: Float64Array, out: Float64Array) => {
-    for (let r = 0; r < rows; r++) {
-      let acc = v[F]!;
-      const base = r * F;
-      for (let f = 0; f < F; f++) acc += X[base + f]! * v[f]!;
-      out[r] = acc;
-    }
-  };
-  const mulAt = (u: Float64Array, out: Float64Array) => {
-    out.fill(0);
-    for (let r = 0; r < rows; r++) {
-      const ur = u[r]!;
-      const base = r * F;
-      for (let f = 0; f < F; f++) out[f]! += X[base + f]! * ur;
-      out[F]! += ur;
-    }
-  };
-  const dot = (a: Float64Array, b: Float64Array) => {
-    let s = 0;
-    for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-    return s;
-  };
-  const beta = new Float64Array(dim);
-  const resid = Float64Array.from(data.y.subarray(0, rows));
-  const s = new Float64Array(dim);
-  mulAt(resid, s);
-  const p = Float64Array.from(s);
-  const q = new Float64Array(rows);
-  let gamma = dot(s, s);
-  const gamma0 = gamma;
-  for (let it = 0; it < maxIter && gamma > tolerance * tolerance * gamma0; it++) {
-    mulA(p, q);
-    const alpha = gamma / dot(q, q);
-    for (let i = 0; i < dim; i++) beta[i]! += alpha * p[i]!;
-    for (let r = 0; r < rows; r++) resid[r]! -= alpha * q[r]!;
-    mulAt(resid, s);
-    const gammaNext = dot(s, s);
-    const b = gammaNext / gamma;
-    gamma = gammaNext;
-    for (let i = 0; i < dim; i++) p[i] = s[i]! + b * p[i]!;
-  }
-  return { weights: Array.from(beta.subarray(0, F)), intercept: beta[F]! };
+/** Least squares by CGLS (λ = 0): O(rows·F) per iteration, no F×F matrix. */
+function trainCgls(data: SyntheticData, rows: number) {
+  const fit = ridgeCgls(data.x, data.y, rows, data.features, 0, 500);
+  return { weights: Array.from(fit.weights), intercept: fit.intercept };
 }
 
 export function chooseTrainer(features: number, requested: Trainer | 'auto' = 'auto'): Trainer {

@@ -66,7 +66,10 @@ export function parsePreprocessSpec(text: string): PreprocessSpec {
   return spec as PreprocessSpec;
 }
 
-/** Seeded uniform draws (mulberry32): the same statistics and projection in every process. */
+/**
+ * Seeded uniform draws (mulberry32, as @mlbench/model/random): the same statistics and
+ * projection in every process. Copied, not imported: the gateway image carries no model package.
+ */
 function uniform(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
