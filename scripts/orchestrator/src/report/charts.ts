@@ -222,7 +222,14 @@ export function crossoverChart(r: ResultsFile): string | undefined {
     legend,
     grid: { ...grid, right: 70 },
     tooltip: {},
-    xAxis: { type: 'log', name: 'inference ms', nameLocation: 'middle', nameGap: 30 },
+    xAxis: {
+      type: 'log',
+      name: 'inference ms',
+      nameLocation: 'middle',
+      nameGap: 30,
+      // Log ticks come as 0.00009999999999999999: two significant digits say the same.
+      axisLabel: { formatter: (v: number) => String(Number(v.toPrecision(2))) },
+    },
     yAxis: [
       { type: 'value', name: 'capacity ratio', min: 0, max: 1.2 },
       { type: 'value', name: 'p50 overhead %', position: 'right' },
