@@ -73,13 +73,11 @@ export interface PlanRequest {
   fault?: FaultSpec | undefined;
 }
 
-export function stepRuns(step: Step, capacity: Plan['capacity']): number {
-  // Each search is preceded by a warm-up, which shows as a run of its own.
-  return step.kind === 'capacity' ? (capacity?.maxProbes ?? 0) + 1 : 1;
-}
-
-function sweepStepRuns(step: Step, sweep: Plan['sweep']): number {
-  return step.kind === 'sweep' ? (sweep?.capacity.maxProbes ?? 0) + 1 : 1;
+export function stepRuns(step: Step, capacity: Plan['capacity'], sweep: Plan['sweep'] = null): number {
+  // Each search (the plan's, or a sweep point's) is preceded by a warm-up, a run of its own.
+  if (step.kind === 'capacity') return (capacity?.maxProbes ?? 0) + 1;
+  if (step.kind === 'sweep') return (sweep?.capacity.maxProbes ?? 0) + 1;
+  return 1;
 }
 
 export function buildPlan(r: PlanRequest): BenchPlan {
@@ -122,9 +120,7 @@ export function buildPlan(r: PlanRequest): BenchPlan {
     ];
     groups.push({ replicas: 1, gateways: 1, topologies: r.topologies, model, scenario, steps });
   }
-  const runCount = groups
-    .flatMap((g) => g.steps)
-    .reduce((n, s) => n + (s.kind.startsWith('sweep') ? sweepStepRuns(s, sweep) : stepRuns(s, capacity)), 0);
+  const runCount = groups.flatMap((g) => g.steps).reduce((n, s) => n + stepRuns(s, capacity, sweep), 0);
   return {
     preset: r.preset,
     scenario: r.scenario,

@@ -265,7 +265,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
     const peers = [...points.values()].filter((p) => p.label === pt.label);
     pt.inferenceMs = Math.min(...peers.map((p) => p.served.usPerPrediction)) / 1000;
     pt.scenario = { ...g.scenario, slo: pointSlo(g.scenario, pt.inferenceMs) };
-    const c = { ...sw.capacity, ...pointCapacity(sw.capacity, pt.inferenceMs, ctx.serverCores ?? 1) };
+    const c = pointCapacity(sw.capacity, pt.inferenceMs, ctx.serverCores ?? 1);
     await guarded(() => warmDeployment(ctx, d, atRate(pt.scenario, c.startRps / 2, 2000, 0), 2000));
     pt.capacity = await searchCapacity(async (rate) => {
       const { probe, run } = await guarded(() => probeAt(ctx, d, pt.scenario, rate, c));

@@ -12,6 +12,19 @@ export function gatewayOverheadMs(r: RunResult): number | null {
   return Math.round((g.meanMs - p.meanMs) * 1000) / 1000;
 }
 
+/**
+ * Peak RSS per server component kind (monolith, gateway, prediction) of one run, folded into
+ * `into` (max over what is already there); the driver and the "servers" sum are left out.
+ */
+export function peakRssByKind(run: RunResult, into: Record<string, number> = {}): Record<string, number> {
+  for (const [name, res] of Object.entries(run.resources)) {
+    if (name === 'servers' || name === 'driver') continue;
+    const kind = name.replace(/-\d+$/, '');
+    into[kind] = Math.max(into[kind] ?? 0, res.rssMaxMB);
+  }
+  return into;
+}
+
 /** Median and spread over trials, per topology and replica count; valid trials only. */
 export function summarize(runs: RunResult[], capacity: CapacityResult[]): SummaryRow[] {
   const groups = new Map<string, RunResult[]>();
@@ -27,13 +40,7 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
     const gateways = Number(gatewaysText);
     const valid = all.filter((r) => r.valid);
     const rss: Record<string, number> = {};
-    for (const r of valid) {
-      for (const [name, res] of Object.entries(r.resources)) {
-        if (name === 'servers' || name === 'driver') continue;
-        const kind = name.replace(/-\d+$/, '');
-        rss[kind] = Math.max(rss[kind] ?? 0, res.rssMaxMB);
-      }
-    }
+    for (const r of valid) peakRssByKind(r, rss);
     const cap = capacity.find((c) => c.topology === topology && c.replicas === replicas && gatewaysOf(c) === gateways);
     const overheads = valid.map(gatewayOverheadMs).filter((x): x is number => x !== null);
     rows.push({

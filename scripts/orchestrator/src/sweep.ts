@@ -7,6 +7,7 @@ import type { CapacitySearchOptions } from './capacity.js';
 import type { RunResult } from './results.js';
 import type { SweepPointSchema } from './results-schema.js';
 import type { Scenario } from './scenario.js';
+import { peakRssByKind } from './summary.js';
 
 /** One model of the model-cost sweep: a family and its cost knobs. */
 export type SweepModel =
@@ -93,11 +94,7 @@ export function pointSlo(scenario: Scenario, inferenceMs: number): Scenario['slo
  * model were all the work, within the plan's range (so a 20 ms model starts near 25 req/s,
  * not at 2,000, and a cheap one at the plan's start).
  */
-export function pointCapacity(
-  base: CapacitySearchOptions,
-  inferenceMs: number,
-  serverCores: number,
-): CapacitySearchOptions {
+export function pointCapacity<T extends CapacitySearchOptions>(base: T, inferenceMs: number, serverCores: number): T {
   const bound = (serverCores * 1000) / Math.max(inferenceMs, 1e-3);
   const startRps = Math.max(5, Math.min(base.startRps, Math.round(bound / 2)));
   return { ...base, startRps, minRps: Math.min(base.minRps, Math.max(1, Math.floor(startRps / 16))) };
@@ -108,14 +105,10 @@ export type SweepPoint = Static<typeof SweepPointSchema>;
 
 /** p50, p99, CPU and memory of a common-rate run, for its point. */
 export function commonRateFigures(run: RunResult) {
-  const byKind: Record<string, number> = {};
-  let total = 0;
-  for (const [name, res] of Object.entries(run.resources)) {
-    if (name === 'servers' || name === 'driver') continue;
-    const kind = name.replace(/-\d+$/, '');
-    byKind[kind] = Math.max(byKind[kind] ?? 0, res.rssMaxMB);
-    total += res.rssMaxMB;
-  }
+  const byKind = peakRssByKind(run);
+  const total = Object.entries(run.resources)
+    .filter(([name]) => name !== 'servers' && name !== 'driver')
+    .reduce((n, [, res]) => n + res.rssMaxMB, 0);
   const cpu = run.resources.servers?.cpuSecondsPer1kRequests;
   return {
     commonRateValid: run.valid,

@@ -167,7 +167,7 @@ export function benchCommand(program: Command, io: Io): void {
           preprocess: o.preprocess,
         });
         const headline = buildDocument(results).slice(5, 8);
-        const { crossoverSentence } = await import('../report/document.js');
+        const { crossoverSentence } = await import('../report/sweep-section.js');
         const sweepLine = results.sweep
           ? `\n${crossoverSentence(results.sweep)}\n${results.sweep.memoryAtEqualRate?.sentence ?? ''}\n`
           : '';
