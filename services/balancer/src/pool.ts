@@ -139,6 +139,25 @@ export class UpstreamPool {
     if (u.consecutiveConnectFailures >= this.policy.consecutiveConnectFailures) this.eject(u);
   }
 
+  /**
+   * A replica that shed the request for overload (503 + Retry-After) did no work and is not
+   * broken: it neither extends a 5xx streak (ejecting it would take capacity away exactly when
+   * capacity is short) nor clears one.
+   */
+  reportShed(u: UpstreamState): void {
+    u.consecutiveConnectFailures = 0;
+  }
+
+  /**
+   * A replica draining on its way out takes no more work: it is down from now until an
+   * active check finds it ready (a restarted process on the same address; slow start then).
+   */
+  reportDraining(u: UpstreamState): void {
+    u.consecutiveConnectFailures = 0;
+    u.healthy = false;
+    u.lastError = 'draining';
+  }
+
   reportStatus(u: UpstreamState, status: number): void {
     u.consecutiveConnectFailures = 0;
     if (status >= 500) {

@@ -1,12 +1,13 @@
 import { RetryBudget } from './budget.js';
 import { classifyUpstreamError, type UpstreamFailure } from './errors.js';
 import type { UpstreamPool, UpstreamState } from './pool.js';
+import type { ShedKind } from './shed.js';
 
 /**
  * The one retry decision, shared by the gateway (over prediction replicas) and mlbench's
  * client-side balancer (over monolith replicas). A request is tried at most twice: again
  * only when the first try did no work — a refused or broken connection, or a replica that
- * shed it (503 + Retry-After) — on another usable replica, within the retry budget.
+ * shed it or is draining (503 + Retry-After; see shed.ts) — on another usable replica, within the retry budget.
  * Timeouts are never retried: the replica may still be computing, and a retry would double
  * the load on a tier that is already slow. It looks for another replica before it spends
  * the budget, so a lone replica's failures never use up the retries others may need.
@@ -24,9 +25,14 @@ export class Balancer {
   }
 
   /** A replica answered: record it, and return the replica to retry on, if any. */
-  answered(u: UpstreamState, status: number, retryAfter: boolean, retried: boolean): UpstreamState | undefined {
+  answered(u: UpstreamState, status: number, shed: ShedKind | undefined, retried: boolean): UpstreamState | undefined {
+    if (shed) {
+      if (shed === 'draining') this.pool.reportDraining(u);
+      else this.pool.reportShed(u);
+      return this.retryFrom(u, retried);
+    }
     this.pool.reportStatus(u, status);
-    return status === 503 && retryAfter ? this.retryFrom(u, retried) : undefined;
+    return undefined;
   }
 
   /** A try failed without an answer: classify it, record it, and decide on a retry. */

@@ -5,6 +5,7 @@ import {
   classifyUpstreamError,
   DEFAULT_OUTLIER_POLICY,
   RetryBudget,
+  shedKind,
   UpstreamPool,
   type UpstreamState,
 } from '@mlbench/balancer';
@@ -15,6 +16,7 @@ import { Counter, Gauge } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
 import type { GatewayConfig } from './config.js';
 import { DnsDiscovery } from './discovery.js';
+import { PendingPerReplica } from './pending.js';
 import { UpstreamOutcomes } from './upstream-metrics.js';
 
 const OPAQUE = 'application/octet-stream';
@@ -28,6 +30,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     upstream: UpstreamState | undefined;
     retried: boolean;
+    /** The replica whose pending count this request holds (released when it is answered). */
+    occupies: string | undefined;
   }
   interface FastifyInstance {
     upstreams: UpstreamPool;
@@ -89,10 +93,17 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
   });
+  const pending = new PendingPerReplica(config.UPSTREAM_CONNECTIONS + config.UPSTREAM_MAX_QUEUE);
   let outcomes: UpstreamOutcomes | undefined;
+  // Health checks on connections of their own: in the proxy's pool they waited behind the
+  // traffic, timed out under overload, and every replica (the last one too) was marked down.
+  const healthAgent = new Agent({ connections: 1, pipelining: 1, connectTimeout: config.HEALTH_TIMEOUT_MS });
   const pool = new UpstreamPool({
-    onForget: (origin) => outcomes?.forget(origin),
-    dispatcher,
+    onForget: (origin) => {
+      outcomes?.forget(origin);
+      pending.forget(origin);
+    },
+    dispatcher: healthAgent,
     healthIntervalMs: config.HEALTH_INTERVAL_MS,
     healthTimeoutMs: config.HEALTH_TIMEOUT_MS,
     unhealthyThreshold: config.HEALTH_UNHEALTHY_THRESHOLD,
@@ -112,7 +123,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   app.addHook('onClose', async () => {
     discovery?.stop();
     pool.stop();
-    await dispatcher.close();
+    await Promise.all([dispatcher.close(), healthAgent.close()]);
   });
 
   await app.register(runtimePlugin, {
@@ -168,17 +179,33 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
 
   app.decorateRequest('upstream', undefined);
   app.decorateRequest('retried', false);
+  app.decorateRequest('occupies', undefined);
+
+  const hasRoom = (u: UpstreamState) => pending.hasRoom(u.origin);
+  const occupy = (request: { occupies: string | undefined }, u: UpstreamState) => pending.occupy(request, u.origin);
+  const release = (request: { occupies: string | undefined }) => pending.release(request);
+  /** The balancer's choice, or the next replica with room when that one is full. */
+  const pickWithRoom = (): UpstreamState | 'full' | undefined => {
+    const first = balancer.begin();
+    if (!first || hasRoom(first)) return first;
+    for (let i = 1; i < pool.all.length; i++) {
+      const next = pool.pick(first);
+      if (next && hasRoom(next)) return next;
+    }
+    return 'full';
+  };
 
   const balancer = new Balancer(pool, new RetryBudget(config.RETRY_BUDGET_RATIO));
   const preprocess = config.PREPROCESS ? new Preprocessor(parsePreprocessSpec(config.PREPROCESS)) : undefined;
   /** Send the request on to the replica the balancer chose for its retry, if it chose one. */
   const retryOn = (
-    request: { retried: boolean; upstream: UpstreamState | undefined },
+    request: { retried: boolean; upstream: UpstreamState | undefined; occupies: string | undefined },
     other: UpstreamState | undefined,
   ) => {
-    if (!other) return false;
+    if (!other || !hasRoom(other)) return false;
     request.retried = true;
     request.upstream = other;
+    occupy(request, other);
     retriedTotal.inc();
     return true;
   };
@@ -193,8 +220,10 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
       const u = request.upstream;
       if (u) {
         countOutcome(u.origin, String(res.statusCode));
-        // A replica shedding load (503 + Retry-After) did no work: the request may go elsewhere.
-        const shed = upstreamHeaders(res)['retry-after'] !== undefined;
+        // A replica shedding load or draining (503 + Retry-After) did no work: the request may
+        // go elsewhere (a draining one is marked down too; see the balancer's shed.ts).
+        const h = upstreamHeaders(res);
+        const shed = shedKind(res.statusCode, h['retry-after'], h.connection);
         if (retryOn(request, balancer.answered(u, res.statusCode, shed, request.retried))) {
           res.stream.resume();
           return reply.from(request.url, replyOptions);
@@ -237,6 +266,15 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     proxyScope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
       done(null, body);
     });
+    proxyScope.addHook('onResponse', (request, _reply, done) => {
+      release(request);
+      done();
+    });
+    // A client that hangs up before the answer releases its place too.
+    proxyScope.addHook('onRequestAbort', (request, done) => {
+      release(request);
+      done();
+    });
     await proxyScope.register(httpProxy, {
       // reply-from logs every upstream failure at warn; during a replica outage that is a flood.
       logLevel: 'error',
@@ -257,9 +295,21 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
         // become {"type":"Buffer",…}); presenting the bytes as opaque keeps them verbatim, and
         // rewriteRequestHeaders restores the real type on the upstream request.
         request.raw.headers['content-type'] = OPAQUE;
-        request.upstream = balancer.begin();
-        if (!request.upstream)
+        const picked = pickWithRoom();
+        if (picked === undefined)
           return sendError(reply, 503, 'Service Unavailable', 'no healthy prediction replica', 'NO_HEALTHY_UPSTREAM');
+        if (picked === 'full') {
+          reply.header('retry-after', '1');
+          return sendError(
+            reply,
+            503,
+            'Service Unavailable',
+            `every prediction replica has ${pending.max} requests waiting`,
+            'UPSTREAM_QUEUE_FULL',
+          );
+        }
+        request.upstream = picked;
+        occupy(request, picked);
       },
       replyOptions,
     });

@@ -26,6 +26,11 @@ export const GatewayConfigSchema = Type.Object({
   READYZ_DETAIL: Type.Union([Type.Literal('counts'), Type.Literal('upstreams')], { default: 'counts' }),
   UPSTREAM_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 128 }),
   /**
+   * Requests that may wait per replica beyond its connections before the gateway sheds
+   * (503 + Retry-After, UPSTREAM_QUEUE_FULL) instead of queueing without bound.
+   */
+  UPSTREAM_MAX_QUEUE: Type.Integer({ minimum: 0, maximum: 100_000, default: 1_024 }),
+  /**
    * Idle upstream sockets are kept this long. It must stay below the replicas' own
    * keep-alive timeout (KEEP_ALIVE_TIMEOUT_MS, 72 s) so we never reuse a socket the
    * replica is closing; long enough that a pause in traffic does not force a storm of

@@ -127,6 +127,62 @@ t.test('a shedding replica (503 + Retry-After) hands the request to another', as
   const spent = await app.inject(predict('{"features":[1]}'));
   t.equal(spent.statusCode, 503, 'with the retry budget spent, the shed answer passes through');
   t.equal(spent.headers['retry-after'], '1', 'with its Retry-After');
+  // 20 more with the budget spent: round robin keeps offering it half of them.
+  for (let i = 0; i < 20; i++) await app.inject(predict('{"features":[1]}'));
+  t.ok(shedding.seen.length >= 14, `it kept its share: ${shedding.seen.length} shed answers in a row`);
+  const ready = await app.inject({ url: '/readyz' });
+  t.same(
+    ready.json().upstreams,
+    { known: 2, usable: 2 },
+    'overloaded, not ejected (5 in a row of any other 5xx eject)',
+  );
+});
+
+t.test('a replica that stops gracefully costs clients nothing: its draining 503s go elsewhere', async (t) => {
+  /** A real service replica: the runtime's Fastify (drain behaviour included) with a 5 ms route. */
+  async function replica(name: string) {
+    const app = createFastify(
+      loadGatewayConfig({ PORT: '0', PREDICTION_URLS: 'http://127.0.0.1:1', LOG_LEVEL: 'silent' }),
+    );
+    app.get('/readyz', async () => ({ ready: true }));
+    app.post('/predict', async (_request, reply) => {
+      await new Promise((r) => setTimeout(r, 5));
+      reply.header('x-served-by', name);
+      return { prediction: 1 };
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    t.teardown(() => app.close());
+    return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+  }
+  const a = await replica('a');
+  const b = await replica('b');
+  const gw = await gateway(t, [a.url, b.url]);
+  const statuses = new Map<number, number>();
+  const servedBy = new Map<string, number>();
+  let stopped = false;
+  // 16 clients in closed loop for 1.5 s (bounded), replica a stopping gracefully after 0.5 s.
+  const until = performance.now() + 1_500;
+  const client = async () => {
+    for (let i = 0; i < 2_000 && performance.now() < until; i++) {
+      const res = await gw.inject(predict('{"features":[1]}'));
+      statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+      if (stopped)
+        servedBy.set(String(res.headers['x-served-by']), (servedBy.get(String(res.headers['x-served-by'])) ?? 0) + 1);
+    }
+  };
+  const stopping = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      void a.app.close().then(() => {
+        stopped = true;
+        resolve();
+      });
+    }, 500),
+  );
+  await Promise.all([...Array.from({ length: 16 }, client), stopping]);
+  const total = [...statuses.values()].reduce((x, y) => x + y, 0);
+  t.ok(total > 200, `${total} requests sent`);
+  t.same([...statuses.keys()], [200], `every request answered 200: ${JSON.stringify([...statuses])}`);
+  t.same([...servedBy.keys()], ['b'], 'after the stop, all on the live replica');
 });
 
 t.test('a replica the gateway forgets takes its metric series with it', async (t) => {
@@ -159,13 +215,45 @@ t.test('a replica the gateway forgets takes its metric series with it', async (t
   t.notMatch(left.join('\n'), a.url, 'no series for a replica that is gone');
 });
 
-t.test('the public /readyz gives replica counts, not internal addresses', async (t) => {
-  const up = await upstream(t, (_req, res) => res.end('{}'));
-  const app = await gateway(t, [up.url]);
+t.test('a saturated replica: health checks still get through, and the queue is bounded', async (t) => {
+  const slow: Handler = (_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"prediction":1}');
+    }, 1_500);
+  };
+  const up = await upstream(t, slow);
+  const config = loadGatewayConfig({
+    PORT: '0',
+    PREDICTION_URLS: up.url,
+    LOG_LEVEL: 'silent',
+    UPSTREAM_CONNECTIONS: '1',
+    UPSTREAM_MAX_QUEUE: '2',
+    HEALTH_INTERVAL_MS: '100',
+    HEALTH_TIMEOUT_MS: '100',
+  });
+  const app = createFastify(config);
+  await app.register(gatewayApp, { replicaId: 'gw-test', config });
+  t.teardown(() => app.close());
+  // One connection busy for 1.5 s, two more waiting for it: room for three, the rest shed.
+  const answers = Promise.all(Array.from({ length: 6 }, () => app.inject(predict('{"features":[1]}'))));
+  await new Promise((r) => setTimeout(r, 1_000));
+  // Ten checks have run meanwhile, each within 100 ms: on the proxy's one busy connection
+  // they would all have timed out and the only replica would be down.
   const ready = await app.inject({ url: '/readyz' });
-  t.equal(ready.statusCode, 200);
-  t.same(ready.json().upstreams, { known: 1, usable: 1 }, 'counts');
+  t.equal(ready.statusCode, 200, `the replica is still up while every proxy connection is busy: ${ready.body}`);
+  t.same(ready.json().upstreams, { known: 1, usable: 1 }, 'the public /readyz gives counts');
   t.notMatch(ready.body, up.url.replace('http://', ''), 'and no internal address');
+  const statuses = (await answers).map((r) => r.statusCode);
+  t.equal(statuses.filter((s) => s === 200).length, 3, `served: one on the connection, two queued (${statuses})`);
+  const shed = (await answers).filter((r) => r.statusCode === 503);
+  t.equal(shed.length, 3, 'the rest are shed at once');
+  for (const r of shed) {
+    t.equal(r.json().code, 'UPSTREAM_QUEUE_FULL');
+    t.equal(r.headers['retry-after'], '1');
+  }
+  const after = await app.inject(predict('{"features":[1]}'));
+  t.equal(after.statusCode, 200, `places are given back once answered: ${after.body}`);
 });
 
 t.test('READYZ_DETAIL=upstreams lists the replicas, for an operator who asks', async (t) => {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, LogController } from 'fastify';
 import type { BaseConfig } from './config.js';
@@ -32,8 +32,29 @@ export function fastifyOptions(config: BaseConfig): FastifyHttpOptions<Server> {
   };
 }
 
+/**
+ * While it drains (closing), Fastify answers requests that still arrive on open
+ * connections 503 at once (return503OnClosing) with `Connection: close` but no Retry-After,
+ * so no balancer could tell it did no work, and every stop, scale-down or rolling update
+ * handed clients 503s. The header is set before Fastify's handler sees the request: a
+ * balancer then retries the request elsewhere and marks this replica down (draining, in
+ * the balancer's shed.ts), instead of counting it toward an ejection five 503s later.
+ */
+function retryAfterWhileDraining(app: FastifyInstance): void {
+  let draining = false;
+  app.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  app.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.setHeader('retry-after', '0');
+  });
+}
+
 export function createFastify(config: BaseConfig): FastifyInstance {
-  return Fastify(fastifyOptions(config));
+  const app = Fastify(fastifyOptions(config));
+  retryAfterWhileDraining(app);
+  return app;
 }
 
 export function replicaIdFor(config: BaseConfig): string {

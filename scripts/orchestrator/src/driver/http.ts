@@ -1,9 +1,11 @@
+import { type ShedKind, shedKind } from '@mlbench/balancer';
 import { Pool } from 'undici';
 
 export interface PostResult {
   status: number;
   servedBy: string | undefined;
-  retryAfter: boolean;
+  /** A 503 that did no work: load shed, or a replica draining (see the balancer's shed.ts). */
+  shed: ShedKind | undefined;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -15,7 +17,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  */
 export function post(pool: Pool, path: string, body: Buffer, timeoutMs: number): Promise<PostResult> {
   return new Promise((resolve, reject) => {
-    const res: PostResult = { status: 0, servedBy: undefined, retryAfter: false };
+    const res: PostResult = { status: 0, servedBy: undefined, shed: undefined };
     pool.dispatch(
       { path, method: 'POST', headers: JSON_HEADERS, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
       {
@@ -24,7 +26,7 @@ export function post(pool: Pool, path: string, body: Buffer, timeoutMs: number):
           res.status = statusCode;
           const sb = headers['x-served-by'];
           res.servedBy = typeof sb === 'string' ? sb : undefined;
-          res.retryAfter = headers['retry-after'] !== undefined;
+          res.shed = shedKind(statusCode, headers['retry-after'], headers.connection);
         },
         onResponseData() {},
         onResponseEnd() {

@@ -56,7 +56,7 @@ function clientBalancer(
     if (!u) return Promise.resolve({ failure: 'NO_HEALTHY_TARGET' });
     return post(pools.get(u.origin)!, path, body, timeoutMs).then(
       (res) => {
-        const retry = balancer.answered(u, res.status, res.retryAfter, retried);
+        const retry = balancer.answered(u, res.status, res.shed, retried);
         if (retry) {
           retries++;
           return attempt(body, retry, true);
