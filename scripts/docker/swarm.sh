@@ -2,7 +2,8 @@
 # Deploy a topology as a Docker Swarm stack (compose/swarm/TOPOLOGY.yaml) and wait until every
 # service has all its tasks running and healthy; remove stacks; join or leave a swarm.
 #   scripts/docker/swarm.sh init                          single-node swarm if this engine is in none
-#   scripts/docker/swarm.sh up monolith|microservices [SCALE]   OBS=1 adds Prometheus (SWARM_PROMETHEUS_PORT)
+#   scripts/docker/swarm.sh up monolith|microservices [SCALE]   OBS=1 adds Prometheus; PUBLISH=1 publishes
+#                                                          the entry tier (and Prometheus) on every interface
 #   scripts/docker/swarm.sh down [TOPOLOGY]                 removes the stacks; leaves the swarm if init made it
 #   IMAGE_PREFIX=registry.example.com/mlbench/ scripts/docker/swarm.sh push   the images, for other nodes
 # Other nodes pull the images: build them with IMAGE_PREFIX=registry.example.com/mlbench/ and push
@@ -85,18 +86,38 @@ up() { # topology [scale]
   if names_registry; then require_registry_images; else require_images; fi
   local stack="${PROJECT_PREFIX:-mlbench}-$1" scale=${2:-1} started=$SECONDS
   export PREDICTION_REPLICAS=$scale MONOLITH_REPLICAS=$scale
-  if [[ $1 == monolith && $scale -gt 1 && $SWARM_MONOLITH_PORT != 0 ]]; then
+  if [[ ${PUBLISH:-0} == 1 && $1 == monolith && $scale -gt 1 && ${SWARM_MONOLITH_PORT:-8080} != 0 ]]; then
     log "monolith×$scale: one host port per task (SWARM_MONOLITH_PORT=0); 'docker ps' shows them"
     export SWARM_MONOLITH_PORT=0
   fi
   local resolve=(--resolve-image never)
   names_registry && resolve=(--resolve-image always --with-registry-auth)
   local files=(-c "compose/swarm/$1.yaml")
-  if [[ ${OBS:-0} == 1 ]]; then choose_prometheus; files+=(-c compose/swarm/observability.yaml); fi
+  # Swarm publishes on every interface of a node or not at all: only when asked (PUBLISH=1).
+  [[ ${PUBLISH:-0} == 1 ]] && files+=(-c "compose/swarm/publish-$1.yaml")
+  if [[ ${OBS:-0} == 1 ]]; then
+    choose_prometheus
+    files+=(-c compose/swarm/observability.yaml)
+    [[ ${PUBLISH:-0} == 1 ]] && files+=(-c compose/swarm/publish-observability.yaml)
+  fi
   docker stack deploy --prune "${resolve[@]}" "${files[@]}" "$stack" >&2
   wait_converged "$stack"
   log "$stack converged $(( SECONDS - started )) s after 'deploy'"
   docker ps --filter "label=com.docker.stack.namespace=$stack" --format '  {{.Names}}\t{{.Status}}\t{{.Ports}}' >&2
+  [[ ${PUBLISH:-0} == 1 ]] || print_local_addresses "$stack"
+}
+
+# Unpublished, a task on this node answers at its docker_gwbridge address, reachable from this
+# host only: say where, so `curl` works without publishing on every interface.
+print_local_addresses() { # stack
+  local id name ip
+  for id in $(docker ps -q --filter "label=com.docker.stack.namespace=$1"); do
+    name=$(docker inspect --format '{{index .Config.Labels "com.docker.swarm.service.name"}}' "$id")
+    [[ $name == *_prediction ]] && continue
+    ip=$(docker network inspect docker_gwbridge --format "{{with index .Containers \"$(docker inspect --format '{{.Id}}' "$id")\"}}{{.IPv4Address}}{{end}}" 2>/dev/null)
+    ip=${ip%/*}
+    [[ -n $ip ]] && log "  ${name#"$1"_}: http://$ip:$([[ $name == *_prometheus ]] && echo 9090 || echo 8080) (this host only; PUBLISH=1 publishes on every interface)"
+  done
 }
 
 # Containers outlive `docker stack rm` by the stop grace period; the network goes once they do.

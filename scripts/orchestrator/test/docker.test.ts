@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { trainToFile } from '@mlbench/model';
 import t from 'tap';
+import { request } from 'undici';
 import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import { deployDocker } from '../src/backends/docker.js';
@@ -78,6 +79,14 @@ t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t
     const gateway = dep.entryUrls[0]!;
     t.equal(dep.components.filter((c) => c.service === 'prediction').length, 2);
     t.equal((await servedBy(gateway, 20)).size, 2, 'two replicas serve');
+    // The images serve /metrics on METRICS_PORT (9464): never on the public port.
+    const pub = await request(`${gateway}/metrics`);
+    await pub.body.dump();
+    t.equal(pub.statusCode, 404, "the gateway's public port serves no /metrics");
+    const gw = dep.components.find((c) => c.service === 'gateway')!;
+    t.match(gw.metricsUrl ?? '', /:9464$/, 'the backend knows where its metrics are');
+    const internal = await request(`${gw.metricsUrl}/metrics`);
+    t.match(await internal.body.text(), /gateway_upstreams\{[^}]*state="usable"[^}]*\} 2/, 'and reads them there');
 
     await dep.scale(3);
     t.equal(dep.replicas, 3);

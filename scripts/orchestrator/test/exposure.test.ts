@@ -21,6 +21,21 @@ t.test('Compose publishes on loopback unless the user says otherwise', async (t)
   }
 });
 
+t.test('Swarm stacks publish nothing unless asked: only the opt-in publish-* files have ports', async (t) => {
+  const files = compose('compose/swarm');
+  t.ok(
+    files.some((f) => f.file.endsWith('publish-microservices.yaml')),
+    'the opt-in files are there',
+  );
+  for (const { file, doc } of files) {
+    for (const [name, svc] of Object.entries<Record<string, unknown>>(doc.services ?? {})) {
+      const ports = (svc.ports as unknown[] | undefined) ?? [];
+      if (file.includes('/publish-')) t.ok(ports.length > 0, `${file} ${name}: publishes (when asked)`);
+      else t.same(ports, [], `${file} ${name}: no published port`);
+    }
+  }
+});
+
 t.test('no Prometheus lifecycle API (POST /-/quit) in any stack', async (t) => {
   for (const { file, doc } of [...compose('compose'), ...compose('compose/swarm')]) {
     for (const [name, svc] of Object.entries<Record<string, unknown>>(doc.services ?? {})) {

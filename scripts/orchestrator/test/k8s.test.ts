@@ -79,7 +79,12 @@ function deploymentProblems(d: Obj, all: Obj[]): string[] {
   if (!matches(d.spec.selector.matchLabels, pod.metadata.labels)) p.push('selector does not match its pods');
   if (pod.spec.securityContext?.runAsNonRoot !== true) p.push('pod runAsNonRoot is not true');
   if (pod.metadata.annotations?.['prometheus.io/scrape'] !== 'true') p.push('no prometheus.io/scrape annotation');
-  if (pod.metadata.annotations?.['prometheus.io/port'] !== '8080') p.push('prometheus.io/port is not 8080');
+  // The images serve /metrics on METRICS_PORT (9464), never on the public port.
+  if (pod.metadata.annotations?.['prometheus.io/port'] !== '9464') p.push('prometheus.io/port is not 9464');
+  if (
+    !pod.spec.containers.some((c: Obj) => c.ports?.some((x: Obj) => x.name === 'metrics' && x.containerPort === 9464))
+  )
+    p.push('no container declares the metrics port (9464)');
   const sa = pod.spec.serviceAccountName;
   if (sa && !all.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === sa)) p.push(`no ServiceAccount ${sa}`);
   for (const c of pod.spec.containers) {
@@ -189,6 +194,23 @@ for (const [overlay, tiers, scaled] of [
       const open = policies.filter((p) => p.spec.ingress && matches(p.spec.podSelector.matchLabels, labels));
       t.ok(open.length > 0, `${d.metadata.name}: a policy opens its port`);
       const fromAnywhere = open.some((p) => p.spec.ingress.some((rule: Obj) => !rule.from));
+      const rules = open.flatMap((p) => p.spec.ingress as Obj[]);
+      const metricsRules = rules.filter((r) => r.ports?.some((x: Obj) => x.port === 'metrics'));
+      t.ok(metricsRules.length > 0, `${d.metadata.name}: a rule opens the metrics port`);
+      t.ok(
+        metricsRules.every(
+          (r) =>
+            r.from?.length > 0 &&
+            r.from.every(
+              (f: Obj) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring',
+            ),
+        ),
+        `${d.metadata.name}: only the monitoring namespace reaches its metrics`,
+      );
+      t.ok(
+        rules.every((r) => r.ports?.length > 0),
+        `${d.metadata.name}: every rule names its ports (none opens them all)`,
+      );
       t.equal(
         fromAnywhere,
         d.metadata.name !== 'prediction',

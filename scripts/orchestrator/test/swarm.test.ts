@@ -83,6 +83,8 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
       SWARM_PROMETHEUS_PORT: String(promPort),
       SWARM_MARKER: marker,
       OBS: '1',
+      // This test reaches the stack through its published ports (on every interface: opt-in).
+      PUBLISH: '1',
     };
     t.teardown(() => run('bash', [script('swarm.sh'), 'down', 'microservices'], { env }).catch(() => undefined));
     await run('bash', [script('swarm.sh'), 'up', 'microservices', '2'], { env, timeout: 300_000 });
@@ -153,6 +155,7 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
         PROJECT_PREFIX: prefix,
         SWARM_GATEWAY_PORT: String(port),
         SWARM_MARKER: marker,
+        PUBLISH: '1',
       };
       // Tags, and the digest references the nodes' pulls leave (`<none>` in `docker images`).
       const untag = async () => {
@@ -207,6 +210,18 @@ t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) =
     );
     const two = await servedBy(gateway, 20);
     t.equal(two.size, 2, `two tasks serve: ${[...two.keys()]}`);
+    // Swarm can only publish on every interface: unasked, the bench publishes nothing and
+    // reaches this node's tasks at their docker_gwbridge addresses.
+    for (const service of ['gateway', 'prediction']) {
+      const s = (await docker.getService(`${dep.project}_${service}`).inspect()) as {
+        Endpoint?: { Ports?: unknown[] };
+        Spec: { EndpointSpec?: { Ports?: unknown[] } };
+      };
+      t.same(s.Spec.EndpointSpec?.Ports ?? [], [], `${service}: no published port`);
+    }
+    const metricsOnPublic = await request(`${gateway}/metrics`);
+    await metricsOnPublic.body.dump();
+    t.equal(metricsOnPublic.statusCode, 404, "the gateway's public port serves no /metrics");
     t.same(
       [...two.keys()].map((k) => dep.servedByAlias?.[k]).sort(),
       ['prediction-1', 'prediction-2'],

@@ -10,7 +10,7 @@ import {
   type UpstreamState,
 } from '@mlbench/balancer';
 import { PreprocessError, Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
-import { runtimePlugin, sheddingFrom } from '@mlbench/runtime';
+import { metricsListenFor, runtimePlugin, sheddingFrom } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import { Agent, type Dispatcher } from 'undici';
@@ -131,6 +131,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     replicaId,
     shedding: sheddingFrom(config),
     requestMetrics: config.REQUEST_METRICS === 'on',
+    metricsListen: metricsListenFor(config),
     // /readyz is on the public port: by default it says how many replicas are usable, not
     // where they are (their addresses and errors name the internal network).
     readiness: () => ({

@@ -9,6 +9,14 @@ export class ConfigError extends Error {
 export const baseConfigProperties = {
   HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /**
+   * Serve /metrics on a port of its own (and not on PORT). The entry tiers' PORT is public;
+   * their metrics name internal replicas and process internals, for the monitoring network
+   * only. The images set 9464; unset, /metrics is on PORT (the process backend: all loopback).
+   */
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  /** Where the metrics port listens; defaults to HOST. */
+  METRICS_HOST: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'warn' },

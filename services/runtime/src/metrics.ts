@@ -43,8 +43,13 @@ declare module 'fastify' {
   }
 }
 
-export const metricsPlugin = fp<{ service: string; metrics: ServiceMetrics; observeRequests?: boolean }>(
-  async (app, { service, metrics, observeRequests = true }) => {
+export const metricsPlugin = fp<{
+  service: string;
+  metrics: ServiceMetrics;
+  observeRequests?: boolean;
+  route?: boolean;
+}>(
+  async (app, { service, metrics, observeRequests = true, route = true }) => {
     app.decorate('metrics', metrics);
     if (observeRequests) {
       // One bound child per label set: observe() on a child skips hashing the labels object
@@ -68,10 +73,16 @@ export const metricsPlugin = fp<{ service: string; metrics: ServiceMetrics; obse
         done();
       });
     }
-    app.get('/metrics', { logLevel: 'warn', config: { pressureHandler: () => undefined } }, async (_request, reply) => {
-      reply.header('content-type', metrics.registry.contentType);
-      return metrics.registry.metrics();
-    });
+    // route false: /metrics is served on METRICS_PORT instead (metrics-listener.ts).
+    if (route)
+      app.get(
+        '/metrics',
+        { logLevel: 'warn', config: { pressureHandler: () => undefined } },
+        async (_request, reply) => {
+          reply.header('content-type', metrics.registry.contentType);
+          return metrics.registry.metrics();
+        },
+      );
   },
   { name: 'mlbench-metrics' },
 );

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import { join } from 'node:path';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyError } from 'fastify';
@@ -7,6 +7,7 @@ import fp from 'fastify-plugin';
 import type { BaseConfig } from './config.js';
 import { FreezeDetector } from './freeze.js';
 import { createServiceMetrics, metricsPlugin, type ServiceMetrics } from './metrics.js';
+import { listenMetrics, metricsAddress } from './metrics-listener.js';
 
 export interface Readiness {
   ready: boolean;
@@ -23,7 +24,20 @@ export interface RuntimeOptions {
   shedding?: SheddingOptions;
   /** false: no per-request histogram (REQUEST_METRICS=off). */
   requestMetrics?: boolean;
+  /**
+   * Serve /metrics on this listener of its own (opened when the app is ready, closed with
+   * it) and not on the app's port; omitted: /metrics on the app's port.
+   */
+  metricsListen?: { host: string; port: number } | undefined;
 }
+
+/** Where a configuration wants /metrics: METRICS_PORT on METRICS_HOST (default HOST), or the app's own port. */
+export const metricsListenFor = (
+  config: Pick<BaseConfig, 'METRICS_PORT' | 'METRICS_HOST' | 'HOST'>,
+): RuntimeOptions['metricsListen'] =>
+  config.METRICS_PORT === undefined
+    ? undefined
+    : { host: config.METRICS_HOST ?? config.HOST, port: config.METRICS_PORT };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -172,7 +186,26 @@ export const runtimePlugin = fp<RuntimeOptions>(
       });
     }
 
-    await app.register(metricsPlugin, { service: opts.service, metrics, observeRequests: opts.requestMetrics ?? true });
+    await app.register(metricsPlugin, {
+      service: opts.service,
+      metrics,
+      observeRequests: opts.requestMetrics ?? true,
+      route: opts.metricsListen === undefined,
+    });
+    const listen = opts.metricsListen;
+    if (listen) {
+      let server: Server | undefined;
+      app.addHook('onReady', async () => {
+        server = await listenMetrics(metrics.registry, listen.host, listen.port);
+        app.log.info({ metrics: metricsAddress(server) }, '/metrics on its own port');
+      });
+      // Closed with the app, after its requests drained: scrapes keep working while it drains.
+      app.addHook('onClose', async () => {
+        if (!server) return;
+        server.closeAllConnections();
+        await new Promise((resolve) => server?.close(resolve));
+      });
+    }
 
     app.get('/healthz', { logLevel: 'warn', config: NEVER_SHED }, async () => ({
       status: 'ok',

@@ -1,6 +1,6 @@
 import { type Model, measureInferenceUs } from '@mlbench/model/serve';
 import type { Preprocessor } from '@mlbench/preprocess';
-import { runtimePlugin, type SheddingOptions } from '@mlbench/runtime';
+import { type RuntimeOptions, runtimePlugin, type SheddingOptions } from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { predictRoutes } from './routes.js';
 
@@ -14,6 +14,8 @@ export interface ModelServiceOptions {
   maxBatch: number;
   shedding?: SheddingOptions;
   requestMetrics?: boolean;
+  /** /metrics on a port of its own (METRICS_PORT), not on the public port. */
+  metricsListen?: RuntimeOptions['metricsListen'];
 }
 
 const described = new WeakMap<Model, { usPerPrediction: number }>();
@@ -54,6 +56,7 @@ export const modelServiceApp: FastifyPluginAsync<ModelServiceOptions> = async (a
     readiness: () => ({ ready: true, detail: { model: describeModel(opts.model) } }),
     ...(opts.shedding ? { shedding: opts.shedding } : {}),
     requestMetrics: opts.requestMetrics ?? true,
+    metricsListen: opts.metricsListen,
   });
   const inference = app.metrics.inferenceDuration.labels(opts.service);
   await app.register(predictRoutes, {

@@ -1,6 +1,13 @@
 import { loadModel } from '@mlbench/model/serve';
 import { Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
-import { createFastify, listenUntilSignalled, loadConfig, replicaIdFor, sheddingFrom } from '@mlbench/runtime';
+import {
+  createFastify,
+  listenUntilSignalled,
+  loadConfig,
+  metricsListenFor,
+  replicaIdFor,
+  sheddingFrom,
+} from '@mlbench/runtime';
 import type { FastifyPluginAsync } from 'fastify';
 import { type ModelServiceOptions, modelServiceApp } from './app.js';
 import { ModelServiceConfig } from './config.js';
@@ -32,6 +39,7 @@ export async function startModelService(
     maxBatch: config.MAX_BATCH,
     shedding: sheddingFrom(config),
     requestMetrics: config.REQUEST_METRICS === 'on',
+    metricsListen: metricsListenFor(config),
   });
   const address = await listenUntilSignalled(app, config);
   app.log.info({ address, model: model.version }, `${service} ready`);

@@ -5,7 +5,7 @@ import type { ProcSample } from '../measure/procfs.js';
 import { done, notYet, pollUntil } from '../poll.js';
 import { imageOf } from './compose.js';
 import { entrySpreading } from './process.js';
-import type { Component, Deployment, ServiceName, Topology } from './types.js';
+import { type Component, type Deployment, metricsUrlOf, type ServiceName, type Topology } from './types.js';
 
 /**
  * What the two container backends (Compose over the Docker API, and Swarm) share: their
@@ -15,6 +15,9 @@ import type { Component, Deployment, ServiceName, Topology } from './types.js';
 
 /** Projects and stacks the bench starts are named for the mlbench process that owns them (see reapOrphans). */
 export const BENCH_PROJECT_PREFIX = 'mlbench-bench-';
+
+/** The images' METRICS_PORT: /metrics is off the public port, on the container's own address. */
+export const METRICS_PORT = 9464;
 
 export interface DockerComponent extends Component {
   containerId: string;
@@ -134,7 +137,7 @@ async function waitOneGatewaySees(gw: Component, owner: string, replicas: number
   let seen = '';
   await pollUntil(
     async () => {
-      const res = await request(`${gw.url}/metrics`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+      const res = await request(`${metricsUrlOf(gw)}/metrics`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
       const samples = parsePrometheusText(await res.body.text());
       const count = (state: string) =>
         samples.find((x) => x.name === 'gateway_upstreams' && x.labels.state === state)?.value;

@@ -10,6 +10,7 @@ import {
   type DockerComponent,
   type DockerDeployment,
   lastLogLine,
+  METRICS_PORT,
   pinContainers,
   projectName,
   replicaTier,
@@ -137,7 +138,13 @@ async function describeProject(docker: Docker, project: string): Promise<Describ
     const ip = Object.values(info.NetworkSettings.Networks).find((n) => n.IPAddress)?.IPAddress;
     if (!ip) throw new Error(`container ${info.Name} has no network address`);
     out.push({
-      component: { name: `${service}-${number}`, service, url: `http://${ip}:${CONTAINER_PORT}`, containerId: c.Id },
+      component: {
+        name: `${service}-${number}`,
+        service,
+        url: `http://${ip}:${CONTAINER_PORT}`,
+        metricsUrl: `http://${ip}:${METRICS_PORT}`,
+        containerId: c.Id,
+      },
       replicaId: `${info.Config.Hostname}:${CONTAINER_PORT}`,
     });
   }

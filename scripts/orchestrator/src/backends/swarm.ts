@@ -12,6 +12,7 @@ import {
   type DockerComponent,
   type DockerDeployment,
   lastLogLine,
+  METRICS_PORT,
   pinContainers,
   projectName,
   replicaTier,
@@ -132,7 +133,20 @@ async function stackDeploy(topology: Topology, stack: string, replicas: number, 
     SWARM_MONOLITH_PORT: '0',
     SWARM_GATEWAY_PORT: '0',
   };
-  const args = ['stack', 'deploy', '--resolve-image', 'never', '-c', `${COMPOSE_DIR}/swarm/${topology}.yaml`, stack];
+  // Swarm publishes on every interface of a node or not at all: tasks on this node are reached
+  // at their docker_gwbridge addresses, so only a multi-node stack needs it (opt-in).
+  const publish =
+    process.env.MLBENCH_SWARM_PUBLISH === '1' ? ['-c', `${COMPOSE_DIR}/swarm/publish-${topology}.yaml`] : [];
+  const args = [
+    'stack',
+    'deploy',
+    '--resolve-image',
+    'never',
+    '-c',
+    `${COMPOSE_DIR}/swarm/${topology}.yaml`,
+    ...publish,
+    stack,
+  ];
   try {
     await run('docker', args, { cwd: REPO_ROOT, env, timeout: 120_000 });
   } catch (err) {
@@ -244,18 +258,23 @@ async function describeStack(docker: Docker, stack: string): Promise<TaskDescrib
     const local = t.NodeID === self && containerId !== '';
     const gw = local ? bridge.Containers?.[containerId]?.IPv4Address.split('/')[0] : undefined;
     let url: string;
-    if (gw) url = `http://${gw}:${CONTAINER_PORT}`;
-    else {
+    // A remote task's metrics port is not published (it is internal): its public port answers
+    // /metrics 404, so its hop is left out (hops.missing) rather than read from the wrong place.
+    let metricsUrl: string | undefined;
+    if (gw) {
+      url = `http://${gw}:${CONTAINER_PORT}`;
+      metricsUrl = `http://${gw}:${METRICS_PORT}`;
+    } else {
       const port = t.Status.PortStatus?.Ports?.find((p) => p.TargetPort === CONTAINER_PORT)?.PublishedPort;
       const node = (await docker.getNode(t.NodeID).inspect()) as { Status?: { Addr?: string } };
       if (!port || !node.Status?.Addr)
         throw new Error(
-          `${stack}: task ${t.service}.${t.Slot} runs on node ${t.NodeID} and publishes no port; the swarm backend reaches other nodes only through published ports`,
+          `${stack}: task ${t.service}.${t.Slot} runs on node ${t.NodeID} and publishes no port; the swarm backend reaches other nodes only through published ports (MLBENCH_SWARM_PUBLISH=1 publishes them, on every interface of those nodes)`,
         );
       url = `http://${node.Status.Addr}:${port}`;
     }
     out.push({
-      component: { name: `${t.service}-${t.Slot}`, service: t.service, url, containerId },
+      component: { name: `${t.service}-${t.Slot}`, service: t.service, url, metricsUrl, containerId },
       // The stack files set hostname "{{.Service.Name}}-{{.Task.Slot}}"; services report hostname:port.
       replicaId: `${stack}_${t.service}-${t.Slot}:${CONTAINER_PORT}`,
       local,

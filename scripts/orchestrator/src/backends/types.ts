@@ -14,8 +14,12 @@ export interface Component {
   name: string;
   service: ServiceName;
   url: string;
+  /** Where its /metrics is, when not at `url` (the images serve it on METRICS_PORT, off the public port). */
+  metricsUrl?: string | undefined;
   pid?: number | undefined;
 }
+
+export const metricsUrlOf = (c: Component): string => c.metricsUrl ?? c.url;
 
 /** A running topology, whatever started it. */
 export interface Deployment {

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { Component } from '../backends/types.js';
+import { type Component, metricsUrlOf } from '../backends/types.js';
 import type { HopStats } from '../results-schema.js';
 import {
   addSnapshots,
@@ -27,7 +27,11 @@ export async function scrapeAll(components: Component[]): Promise<MetricsSnapsho
   await Promise.all(
     components.map(async (c) => {
       try {
-        const res = await request(`${c.url}/metrics`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+        const res = await request(`${metricsUrlOf(c)}/metrics`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+        if (res.statusCode !== 200) {
+          await res.body.dump();
+          return;
+        }
         const samples = parsePrometheusText(await res.body.text());
         snap.set(c.name, {
           request: histogramOf(samples, 'http_request_duration_seconds', isPredictRoute),

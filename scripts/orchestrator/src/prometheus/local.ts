@@ -5,7 +5,7 @@ import { ManagedProcess } from '../backends/child.js';
 import { COMPOSE_DIR } from '../backends/compose.js';
 import { freePort } from '../backends/ports.js';
 import { waitReady } from '../backends/ready.js';
-import type { Deployment } from '../backends/types.js';
+import { type Deployment, metricsUrlOf } from '../backends/types.js';
 import { which } from '../backends/which.js';
 
 /** One file_sd entry: a scrape target and the labels every dashboard query selects on. */
@@ -29,7 +29,7 @@ export const PROMETHEUS_HINT =
 /** The targets of a deployment: every component, labelled with its service, replica name and topology. */
 export function deploymentTargets(dep: Deployment): ScrapeTarget[] {
   return dep.components.map((c) => ({
-    address: new URL(c.url).host,
+    address: new URL(metricsUrlOf(c)).host,
     labels: { service: c.service, replica: c.name, topology: dep.topology },
   }));
 }
