@@ -7,6 +7,7 @@ import type { BenchPlan, DeploymentGroup, Step } from './bench-plan.js';
 import { type CapacityFound, probeAt, searchCapacity } from './capacity.js';
 import { DriverProcess } from './driver/client.js';
 import { K6Driver } from './driver/k6.js';
+import { DriverPool } from './driver/pool.js';
 import type { LoadDriver } from './driver/types.js';
 import { configLabel } from './labels.js';
 import { allowedCpus, describeMachine, type Pinning, parseCpuList } from './machine.js';
@@ -52,6 +53,8 @@ export interface RunOptions {
   preprocess?: string | undefined;
   /** Run a local Prometheus beside the bench (results/<id>/prometheus) and record its view of every run. */
   withPrometheus?: boolean;
+  /** Built-in driver processes, each on a driver CPU of its own (default 1). */
+  driverWorkers?: number;
 }
 
 export class BenchAborted extends Error {
@@ -124,6 +127,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       fault: plan.fault,
       sweep: plan.sweep,
       pinning: o.pinning,
+      ...(plan.driver === 'builtin' ? { driverWorkers: o.driverWorkers ?? 1 } : {}),
       minDurationMs: o.minDurationMs,
       model: { path: modelPath, name: model.name, version: model.version, features: model.featureCount },
       ...(o.preprocess ? { preprocess: o.preprocess } : {}),
@@ -146,7 +150,13 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
   const driver: LoadDriver =
     plan.driver === 'k6'
       ? new K6Driver({ workDir: join(dir, 'k6'), runId: o.runId, cpus: o.pinning.driverCpus })
-      : new DriverProcess({ cpus: o.pinning.driverCpus, runId: o.runId });
+      : (o.driverWorkers ?? 1) > 1
+        ? new DriverPool({
+            workers: o.driverWorkers!,
+            cpus: o.pinning.driverCpus ? parseCpuList(o.pinning.driverCpus).map(String) : undefined,
+            runId: o.runId,
+          })
+        : new DriverProcess({ cpus: o.pinning.driverCpus, runId: o.runId });
   const live = new Set<Deployment>();
   const onAbort = () => void driver.close();
   o.signal.addEventListener('abort', onAbort, { once: true });

@@ -133,3 +133,12 @@ export function choosePinning(mode: string, hasTaskset: boolean, cpus: number[] 
     description: `driver on CPU ${m[1]}, all servers on CPU ${m[2]} (taskset)`,
   };
 }
+
+/**
+ * --driver-workers' default: one worker per CPU given to the load generator (from the
+ * affinity mask, through the pinning), none of the servers' CPUs. Unpinned, the driver and
+ * the servers share every CPU: one worker, as before.
+ */
+export function defaultDriverWorkers(pinning: Pinning): number {
+  return pinning.driverCpus ? Math.max(1, parseCpuList(pinning.driverCpus).length) : 1;
+}

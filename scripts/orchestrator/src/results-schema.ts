@@ -132,6 +132,19 @@ export const RunResultSchema = Obj({
   driverLate: Type.Boolean(),
   /** Why, when the driver said so itself (k6: CPU, arrivals dropped with VUs to spare, …). */
   driverLateReason: Type.Optional(Str),
+  /** --driver-workers N: each worker's share, lag p99 (ms) and CPU; the run is late if any worker was. */
+  driverWorkers: Type.Optional(
+    Type.Array(
+      Obj({
+        index: Int,
+        scheduled: Int,
+        sent: Int,
+        dropped: Int,
+        lagP99Ms: Num,
+        cpuSeconds: Type.Optional(Num),
+      }),
+    ),
+  ),
   sloMet: Type.Boolean(),
   startedAt: Str,
   /** Prometheus's view of the same window, per service (bench --with prometheus). */
@@ -232,6 +245,8 @@ export const ConfigSchema = Obj({
     Type.Null(),
   ]),
   pinning: Obj({ description: Str, driverCpus: Type.Optional(Str), serverCpus: Type.Optional(Str) }),
+  /** Built-in driver processes (--driver-workers); absent for k6 and before the option. */
+  driverWorkers: Type.Optional(Int),
   minDurationMs: Num,
   model: Obj({ path: Str, name: Str, version: Str, features: Int }),
   /** API-tier preprocessing on the monolith and the gateway (bench --preprocess). */

@@ -3,6 +3,7 @@ import t from 'tap';
 import { probeAt, searchCapacity } from '../src/capacity.js';
 import { DriverProcess } from '../src/driver/client.js';
 import { decodeHistogram, summarizeMs } from '../src/driver/histogram.js';
+import { DriverPool } from '../src/driver/pool.js';
 import type { DriverRunSpec } from '../src/driver/types.js';
 import type { RunContext } from '../src/measure/run.js';
 import { toScenario } from '../src/scenario.js';
@@ -38,60 +39,98 @@ const open = (
   ...extra,
 });
 
-t.test('rate accuracy: achieved rate within 2% of the target', async (t) => {
-  const server = await startFixtureServer(0, serverCpu);
-  const driver = new DriverProcess({ runId: 'test-rate', cpus: driverCpu });
-  t.teardown(async () => {
-    await driver.close();
-    await server.proc.stop();
-  });
-  await driver.run(open(server.url, 200, 1000)); // warm-up
-  for (const rate of [300, 1500]) {
-    const r = await driver.run(open(server.url, rate, 4000));
-    const achieved = r.completed / (r.scheduledMs / 1000);
-    t.equal(r.scheduled, rate * 4, `${rate}/s: every scheduled arrival accounted for`);
-    t.equal(r.dropped, 0);
-    t.equal(r.ok, r.completed);
-    t.ok(Math.abs(achieved - rate) / rate <= 0.02, `${rate}/s: achieved ${achieved.toFixed(1)}/s`);
-    t.ok(Math.abs(r.wallMs - 4000) < 4000 * 0.02, `wall ${r.wallMs.toFixed(0)} ms ≈ scheduled 4000 ms`);
-    const lag = summarizeMs(decodeHistogram(r.scheduleLag));
-    t.ok(lag.p50 < 1, `schedule lag p50 ${lag.p50} ms`);
-  }
-});
+/** One driver process, or a pool of them (--driver-workers), on the driver's CPU. */
+const newDriver = (workers: number, runId: string) =>
+  workers === 1
+    ? new DriverProcess({ runId, cpus: driverCpu })
+    : new DriverPool({ workers, runId, cpus: driverCpu ? [driverCpu] : undefined });
 
-t.test('no coordinated omission: a 1 s server stall shows in open-loop percentiles', async (t) => {
-  const server = await startFixtureServer(0, serverCpu);
-  const driver = new DriverProcess({ runId: 'test-co', cpus: driverCpu });
-  t.teardown(async () => {
-    server.proc.signal('SIGCONT');
-    await driver.close();
-    await server.proc.stop();
-  });
-  await driver.run(open(server.url, 200, 1000));
-  const stall = async () => {
-    await sleep(1500);
-    server.proc.signal('SIGSTOP');
-    await sleep(1000);
-    server.proc.signal('SIGCONT');
-  };
-  const [openLoop] = await Promise.all([driver.run(open(server.url, 200, 4000)), stall()]);
-  const lat = summarizeMs(decodeHistogram(openLoop.latency));
-  t.equal(openLoop.dropped, 0, 'every arrival was sent on schedule, none skipped');
-  t.ok(lat.max >= 950, `max ${lat.max} ms covers the 1 s stall`);
-  t.ok(lat.p99 >= 800, `p99 ${lat.p99} ms reflects the backlog (≈200 of 800 requests waited)`);
-  t.ok(lat.p90 >= 300, `p90 ${lat.p90} ms too`);
-  const stalled = openLoop.timeline.filter((b) => b.p99Ms > 500).length;
-  t.ok(stalled >= 1, 'the timeline shows the stall');
+for (const workers of [1, 2])
+  t.test(
+    `rate accuracy: achieved rate within 2% of the target (${workers} driver worker${workers > 1 ? 's' : ''})`,
+    async (t) => {
+      const server = await startFixtureServer(0, serverCpu);
+      const driver = newDriver(workers, 'test-rate');
+      t.teardown(async () => {
+        await driver.close();
+        await server.proc.stop();
+      });
+      await driver.run(open(server.url, 200, 1000)); // warm-up
+      for (const rate of [300, 1500]) {
+        const r = await driver.run(open(server.url, rate, 4000));
+        const achieved = r.completed / (r.scheduledMs / 1000);
+        t.equal(r.scheduled, rate * 4, `${rate}/s: every scheduled arrival accounted for`);
+        t.equal(r.dropped, 0);
+        t.equal(r.ok, r.completed);
+        t.ok(Math.abs(achieved - rate) / rate <= 0.02, `${rate}/s: achieved ${achieved.toFixed(1)}/s`);
+        t.ok(Math.abs(r.wallMs - 4000) < 4000 * 0.02, `wall ${r.wallMs.toFixed(0)} ms ≈ scheduled 4000 ms`);
+        const lag = summarizeMs(decodeHistogram(r.scheduleLag));
+        // Workers that share the driver's one core (this 2-CPU machine) both spin between sends
+        // and take turns on it: lag p50 0.98–1.31 ms at 1,500/s was measured so. The rate still
+        // holds; the lag is what the run reports (per worker), and the bench judges its p99.
+        const ownCores = workers === 1 || !driverCpu;
+        t.ok(lag.p50 < (ownCores ? 1 : 5), `schedule lag p50 ${lag.p50} ms`);
+        if (workers > 1) {
+          t.same(
+            r.workers?.map((w) => w.scheduled),
+            [rate * 2, rate * 2],
+            'each worker took an equal, disjoint share of the one schedule',
+          );
+          t.equal(decodeHistogram(r.latency).totalCount, r.completed, 'the merged histogram holds every request');
+          t.equal(
+            r.timeline.reduce((a, b) => a + b.sent, 0),
+            r.sent,
+            'the merged timeline too',
+          );
+          t.ok(
+            r.workers?.every((w) => w.lagP99Ms >= 0 && (w.cpuSeconds ?? 0) > 0),
+            'lag and CPU kept per worker',
+          );
+        }
+      }
+    },
+  );
 
-  // The same stall under a closed loop: 4 virtual users simply wait, and the thousands
-  // of fast requests around them hide it below p99.
-  const closedSpec: DriverRunSpec = { ...open(server.url, 1, 1), mode: { kind: 'closed', vus: 4, durationMs: 4000 } };
-  const [closed] = await Promise.all([driver.run(closedSpec), stall()]);
-  const cl = summarizeMs(decodeHistogram(closed.latency));
-  t.ok(cl.max >= 950, `closed loop also sees max ${cl.max} ms`);
-  t.ok(cl.p99 < 100, `but its p99 is ${cl.p99} ms: coordinated omission`);
-  t.ok(closed.completed > openLoop.completed, 'closed loop sent more requests, mostly outside the stall');
-});
+for (const workers of [1, 2])
+  t.test(
+    `no coordinated omission: a 1 s server stall shows in open-loop percentiles (${workers} driver worker${workers > 1 ? 's' : ''})`,
+    async (t) => {
+      const server = await startFixtureServer(0, serverCpu);
+      const driver = newDriver(workers, 'test-co');
+      t.teardown(async () => {
+        server.proc.signal('SIGCONT');
+        await driver.close();
+        await server.proc.stop();
+      });
+      await driver.run(open(server.url, 200, 1000));
+      const stall = async () => {
+        await sleep(1500);
+        server.proc.signal('SIGSTOP');
+        await sleep(1000);
+        server.proc.signal('SIGCONT');
+      };
+      const [openLoop] = await Promise.all([driver.run(open(server.url, 200, 4000)), stall()]);
+      const lat = summarizeMs(decodeHistogram(openLoop.latency));
+      t.equal(openLoop.dropped, 0, 'every arrival was sent on schedule, none skipped');
+      t.ok(lat.max >= 950, `max ${lat.max} ms covers the 1 s stall`);
+      t.ok(lat.p99 >= 800, `p99 ${lat.p99} ms reflects the backlog (≈200 of 800 requests waited)`);
+      t.ok(lat.p90 >= 300, `p90 ${lat.p90} ms too`);
+      const stalled = openLoop.timeline.filter((b) => b.p99Ms > 500).length;
+      t.ok(stalled >= 1, 'the timeline shows the stall');
+
+      // The same stall under a closed loop: 4 virtual users simply wait, and the thousands
+      // of fast requests around them hide it below p99.
+      const closedSpec: DriverRunSpec = {
+        ...open(server.url, 1, 1),
+        mode: { kind: 'closed', vus: 4, durationMs: 4000 },
+      };
+      const [closed] = await Promise.all([driver.run(closedSpec), stall()]);
+      const cl = summarizeMs(decodeHistogram(closed.latency));
+      t.ok(cl.max >= 950, `closed loop also sees max ${cl.max} ms`);
+      t.ok(cl.p99 < 100, `but its p99 is ${cl.p99} ms: coordinated omission`);
+      t.ok(closed.completed > openLoop.completed, 'closed loop sent more requests, mostly outside the stall');
+    },
+  );
 
 t.test('capacity search converges within 10% of a known capacity', async (t) => {
   const serviceMs = 4;

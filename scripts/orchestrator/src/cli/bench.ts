@@ -5,7 +5,7 @@ import { BACKEND_NAMES, BACKENDS, type BackendName } from '../backends/registry.
 import { which } from '../backends/which.js';
 import { K6_HINT } from '../driver/k6.js';
 import type { FaultSpec } from '../fault-spec.js';
-import { choosePinning } from '../machine.js';
+import { choosePinning, defaultDriverWorkers } from '../machine.js';
 import { PLANS } from '../plan.js';
 import { Progress } from '../progress.js';
 import { newRunId } from '../results.js';
@@ -41,6 +41,8 @@ async function checkRequest(o: Record<string, any>): Promise<void> {
   // Never a silent fallback: asked for k6, it runs k6 or stops here.
   if (o.driver === 'k6' && !which('k6')) throw new UsageError(K6_HINT);
   if (o.driver === 'k6' && o.fault) throw new UsageError('--fault needs --driver builtin (its per-second timeline)');
+  if (o.driver === 'k6' && o.driverWorkers !== undefined)
+    throw new UsageError('--driver-workers is for --driver builtin (k6 schedules its own VUs)');
   if (o.runId !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(o.runId))
     throw new UsageError('--run-id may only contain letters, digits, ".", "_" and "-"');
 }
@@ -59,6 +61,11 @@ export function benchCommand(program: Command, io: Io): void {
     )
     .addOption(new Option('--backend <b>', 'where to deploy').choices(BACKEND_NAMES).default('process'))
     .addOption(new Option('--driver <d>', 'load generator').choices(['builtin', 'k6']).default('builtin'))
+    .option(
+      '--driver-workers <n>',
+      'built-in driver processes, each sending an interleaved share of the schedule on a driver CPU of its own (default: the CPUs the pinning gives the driver)',
+      int('--driver-workers', 1, 64),
+    )
     .option('--scenario <name|path>', 'scenario from loadtests/scenarios, or a JSON file (default: the plan’s)')
     .option('--replicas <list>', 'replica counts, e.g. 1,2,4 (default: the plan’s)', intList)
     .option(
@@ -89,6 +96,12 @@ export function benchCommand(program: Command, io: Io): void {
     .option('--min-duration <d>', 'shortest measured run that counts as valid', durationArg, 1000)
     .option('--out <dir>', 'results root; each run gets its own new folder', 'results')
     .option('--run-id <id>', 'name of the run folder (default: timestamp + random)')
+    .option(
+      '--repeat <k>',
+      'run the whole plan K times (each in its own folder) and report how much each headline figure moves between repeats',
+      int('--repeat', 1, 20),
+      1,
+    )
     .option('--model <path>', 'model artifact (default: the one make build trains)')
     .option(
       '--preprocess <spec>',
@@ -138,8 +151,10 @@ export function benchCommand(program: Command, io: Io): void {
         sweep: o.sweep,
         fault,
       });
-      const runId = o.runId ?? newRunId();
-      const progress = new Progress(plan.runCount);
+      const baseRunId: string = o.runId ?? newRunId();
+      const repeats: number = o.repeat;
+      const runIdOf = (i: number) => (repeats > 1 ? `${baseRunId}-r${i + 1}` : baseRunId);
+      let runId = runIdOf(0);
       const ac = abortOnSignals(backend.cleanupDetached);
       // An interrupted bench never ends as a success: should the event loop empty while it is
       // still unwinding (a promise nobody will settle), hand containers to the detached cleaner
@@ -150,30 +165,44 @@ export function benchCommand(program: Command, io: Io): void {
         void (backend.cleanupDetached?.() ?? Promise.resolve()).finally(() => process.exit(130));
       };
       process.on('beforeExit', onBeforeExit);
-      progress.log(
-        `mlbench bench: run ${runId}, plan ${preset.name}, scenario ${scenario.name}, backend ${backend.name}; ${pinning.description}`,
-      );
-      for (const note of plan.notes) progress.log(note);
+      const all: Awaited<ReturnType<typeof runBench>>['results'][] = [];
       try {
-        const { dir, results } = await runBench(plan, {
-          withPrometheus: o.with === 'prometheus',
-          outDir: resolve(o.out),
-          runId,
-          pinning,
-          minDurationMs: o.minDuration,
-          progress,
-          signal: ac.signal,
-          modelPath: o.model ? resolve(o.model) : undefined,
-          preprocess: o.preprocess,
-        });
-        const headline = buildDocument(results).slice(5, 8);
-        const { crossoverSentence } = await import('../report/sweep-section.js');
-        const sweepLine = results.sweep
-          ? `\n${crossoverSentence(results.sweep)}\n${results.sweep.memoryAtEqualRate?.sentence ?? ''}\n`
-          : '';
-        io.out(
-          `\n${toMarkdown(headline)}${sweepLine}\nresults: ${join(dir, 'results.json')}\nreport:  ${join(dir, 'report.html')}\n`,
-        );
+        for (let i = 0; i < repeats; i++) {
+          runId = runIdOf(i);
+          const progress = new Progress(plan.runCount);
+          const of = repeats > 1 ? ` (repeat ${i + 1} of ${repeats})` : '';
+          progress.log(
+            `mlbench bench: run ${runId}${of}, plan ${preset.name}, scenario ${scenario.name}, backend ${backend.name}; ${pinning.description}`,
+          );
+          for (const note of plan.notes) progress.log(note);
+          const { dir, results } = await runBench(plan, {
+            withPrometheus: o.with === 'prometheus',
+            outDir: resolve(o.out),
+            runId,
+            pinning,
+            minDurationMs: o.minDuration,
+            progress,
+            signal: ac.signal,
+            modelPath: o.model ? resolve(o.model) : undefined,
+            preprocess: o.preprocess,
+            driverWorkers: o.driverWorkers ?? defaultDriverWorkers(pinning),
+          });
+          all.push(results);
+          const headline = buildDocument(results).slice(5, 8);
+          const { crossoverSentence } = await import('../report/sweep-section.js');
+          const sweepLine = results.sweep
+            ? `\n${crossoverSentence(results.sweep)}\n${results.sweep.memoryAtEqualRate?.sentence ?? ''}\n`
+            : '';
+          io.out(
+            `\n${toMarkdown(headline)}${sweepLine}\nresults: ${join(dir, 'results.json')}\nreport:  ${join(dir, 'report.html')}\n`,
+          );
+        }
+        if (repeats > 1) {
+          const { repeatSummary, repeatTable, writeRepeatSummary } = await import('../repeat.js');
+          const summary = repeatSummary(all);
+          const file = await writeRepeatSummary(resolve(o.out), baseRunId, summary);
+          io.out(`\n${repeatTable(summary)}\nrepeats: ${file}\n`);
+        }
       } catch (err) {
         if (err instanceof BenchAborted || ac.signal.aborted) {
           io.err(`mlbench: interrupted; partial results saved as incomplete in ${join(resolve(o.out), runId)}\n`);

@@ -21,8 +21,10 @@ export async function runDriver(
   const { path, bodies } = makeBodies(spec.payload);
   const sender = senderFor(spec, path, (origin) => poolFor(origin, spec.connectionsPerTarget));
   const scheduledMs = spec.mode.kind === 'open' ? spec.mode.schedule.durationMs : spec.mode.durationMs;
-  const start = performance.now() + 5;
-  const startedAtEpochMs = Date.now() + 5;
+  // Several workers start together on the wall clock; one alone starts 5 ms from now.
+  const aheadMs = spec.startAtEpochMs !== undefined ? Math.max(0, spec.startAtEpochMs - Date.now()) : 5;
+  const start = performance.now() + aheadMs;
+  const startedAtEpochMs = Date.now() + aheadMs;
   const stats = new RunStats(spec, start, scheduledMs, onProgress);
   let drained: (() => void) | undefined;
 
@@ -39,11 +41,19 @@ export async function runDriver(
   try {
     if (spec.mode.kind === 'open') {
       const { maxInFlight } = spec.mode;
-      const offer = (scheduledAt: number) => {
+      const take = (scheduledAt: number) => {
         stats.scheduled++;
         if (stats.inFlight >= maxInFlight) stats.drop(scheduledAt);
         else void sendAt(scheduledAt);
       };
+      // A worker of several takes every `of`-th arrival of the one schedule, starting at its index.
+      let arrival = 0;
+      const share = spec.share;
+      const offer = share
+        ? (scheduledAt: number) => {
+            if (arrival++ % share.of === share.index) take(scheduledAt);
+          }
+        : take;
       await runOpenLoop(spec.mode.schedule, start, offer, progress, signal);
     } else {
       const counted = (at: number) => {
@@ -62,5 +72,5 @@ export async function runDriver(
   } finally {
     await sender.close();
   }
-  return stats.result(startedAtEpochMs, sender.retries);
+  return stats.result(startedAtEpochMs, sender.retries, spec.share !== undefined);
 }

@@ -122,7 +122,7 @@ export class RunStats {
     this.lastCompleted = this.completed;
   }
 
-  result(startedAtEpochMs: number, retries: number): DriverRunResult {
+  result(startedAtEpochMs: number, retries: number, withTimelineHistograms = false): DriverRunResult {
     const timeline: TimelineBucket[] = this.buckets.map((b, t) => ({
       t,
       sent: b.sent,
@@ -153,6 +153,7 @@ export class RunStats {
       timeline,
       retries,
       windows: Object.fromEntries(this.windows.map((x) => [x.name, encodeHistogram(x.h)])),
+      ...(withTimelineHistograms ? { timelineHistograms: this.buckets.map((b) => encodeHistogram(b.h)) } : {}),
     };
   }
 }

@@ -18,6 +18,24 @@ export interface DriverRunSpec {
   balancer?: { kind: 'round-robin' } | { kind: 'client-lb'; healthIntervalMs: number; perTryTimeoutMs: number };
   /** Extra latency histograms for arrivals scheduled inside these windows (e.g. during a fault). */
   windows?: { name: string; fromMs: number; toMs: number }[];
+  /**
+   * One worker of several (--driver-workers): it sends arrivals index, index + of, … of the
+   * one schedule, so the workers' sends interleave into exactly the schedule of one driver.
+   */
+  share?: { index: number; of: number };
+  /** Wall-clock start shared by every worker of a run (each process has its own monotonic clock). */
+  startAtEpochMs?: number;
+}
+
+/** One worker's own figures in a run several workers drove: what merging would hide. */
+export interface DriverWorkerFigures {
+  index: number;
+  scheduled: number;
+  sent: number;
+  dropped: number;
+  /** Its schedule lag p99, ms: the lateness of this worker alone. */
+  lagP99Ms: number;
+  cpuSeconds?: number;
 }
 
 export type { TimelineBucket } from '../results-schema.js';
@@ -56,11 +74,17 @@ export interface DriverRunResult {
   late?: string;
   /** CPU seconds of the process that ran this load (k6: a new process per run). */
   cpuSeconds?: number;
+  /** A worker's per-second latency histograms, so a pool merges its timeline losslessly. */
+  timelineHistograms?: string[];
+  /** With several workers: each one's figures. */
+  workers?: DriverWorkerFigures[];
 }
 
 /** What measurement needs of a load generator: the built-in driver process, or k6. */
 export interface LoadDriver {
   readonly pid: number | undefined;
+  /** Several worker processes (--driver-workers): the driver's CPU and memory are theirs summed. */
+  readonly pids?: number[];
   run(spec: DriverRunSpec, onProgress?: (p: DriverProgress) => void): Promise<DriverRunResult>;
   close(): Promise<void>;
 }

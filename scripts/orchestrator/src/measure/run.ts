@@ -138,10 +138,15 @@ function driverModeForWarmup(s: Scenario): DriverMode {
   };
 }
 
-async function sampleAll(dep: Deployment, driverPid: number | undefined): Promise<Map<string, ProcSample>> {
+async function sampleAll(dep: Deployment, driver: LoadDriver): Promise<Map<string, ProcSample>> {
   const out = await dep.sampleResources();
-  const d = sampleProcess(driverPid);
-  if (d) out.set('driver', d);
+  const samples = (driver.pids ?? [driver.pid]).map((pid) => sampleProcess(pid));
+  if (samples.every((s) => s !== undefined) && samples.length > 0)
+    out.set('driver', {
+      cpuSeconds: samples.reduce((a, s) => a + s!.cpuSeconds, 0),
+      rssMB: samples.reduce((a, s) => a + s!.rssMB, 0),
+      rssPeakMB: samples.reduce((a, s) => a + s!.rssPeakMB, 0),
+    });
   return out;
 }
 
@@ -153,13 +158,13 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
   const label = `${meta.phase} ${configLabel(dep)}`;
   if (s.warmupMs > 0) await ctx.driver.run(driverSpec(s, dep, `${label} warm-up`, true), ctx.onProgress);
   const metricsBefore = await scrapeAll(dep.components);
-  const procBefore = await sampleAll(dep, ctx.driver.pid);
+  const procBefore = await sampleAll(dep, ctx.driver);
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   const spec = { ...driverSpec(s, dep, label), ...(meta.windows ? { windows: meta.windows } : {}) };
   const [r] = await Promise.all([ctx.driver.run(spec, ctx.onProgress), meta.duringRun?.()]);
   const windowS = (performance.now() - t0) / 1000;
-  const procAfter = await sampleAll(dep, ctx.driver.pid);
+  const procAfter = await sampleAll(dep, ctx.driver);
   const metricsAfter = await scrapeAll(dep.components);
 
   const latency = r.latencySummaryMs ?? summarizeMs(decodeHistogram(r.latency));
@@ -232,7 +237,9 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
       })
     : undefined;
   const lateReason = r.late ?? unexplained;
-  const driverLate = lag.p99 > DRIVER_LAG_LIMIT_MS || lateReason !== undefined;
+  // One late worker is a late driver: its share of arrivals left late whatever the others did.
+  const lateWorker = r.workers?.find((w) => w.lagP99Ms > DRIVER_LAG_LIMIT_MS);
+  const driverLate = lag.p99 > DRIVER_LAG_LIMIT_MS || lateReason !== undefined || lateWorker !== undefined;
   const targetRps = s.executor === 'constant-vus' ? 0 : meanRatePerSecond(s);
   const achievedRps = requests / durationS;
   const errorRate = r.scheduled ? (errorsCount + r.dropped) / r.scheduled : 0;
@@ -285,7 +292,12 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     invalidReasons,
     trustworthyPercentiles: PERCENTILE_MIN_REQUESTS.filter(([, n]) => requests >= n).map(([p]) => p),
     driverLate,
-    ...(lateReason ? { driverLateReason: lateReason } : {}),
+    ...(lateReason
+      ? { driverLateReason: lateReason }
+      : lateWorker
+        ? { driverLateReason: `driver worker ${lateWorker.index + 1} sent late (lag p99 ${lateWorker.lagP99Ms} ms)` }
+        : {}),
+    ...(r.workers ? { driverWorkers: r.workers } : {}),
     sloMet,
     startedAt,
   };

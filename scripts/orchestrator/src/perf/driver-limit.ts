@@ -1,17 +1,21 @@
 import { searchCapacity } from '../capacity.js';
 import type { DriverProcess } from '../driver/client.js';
 import { decodeHistogram, round3, summarizeMs } from '../driver/histogram.js';
-import type { DriverRunSpec } from '../driver/types.js';
+import { DriverPool } from '../driver/pool.js';
+import type { DriverRunSpec, LoadDriver } from '../driver/types.js';
+import { parseCpuList } from '../machine.js';
 import { sampleProcess } from '../measure/procfs.js';
 import { type ClosedLoop, closedLoop, openLoopSpec } from './load.js';
 import type { Server } from './servers.js';
 import { type PerfOptions, type PerfResults, spread } from './types.js';
 
-/** One driver run and the CPU seconds the driver process spent on it. */
-async function runWithCpu(driver: DriverProcess, spec: DriverRunSpec) {
-  const before = sampleProcess(driver.pid)?.cpuSeconds ?? 0;
+/** One driver run and the CPU seconds the driver's processes (one, or every worker) spent on it. */
+async function runWithCpu(driver: LoadDriver, spec: DriverRunSpec) {
+  const cpuNow = () =>
+    (driver.pids ?? [driver.pid]).reduce<number>((a, pid) => a + (sampleProcess(pid)?.cpuSeconds ?? 0), 0);
+  const before = cpuNow();
   const r = await driver.run(spec);
-  return { r, cpu: (sampleProcess(driver.pid)?.cpuSeconds ?? 0) - before };
+  return { r, cpu: cpuNow() - before };
 }
 
 /**
@@ -58,6 +62,31 @@ export async function measureDriverLimit(
   out.closedOverAutocannon = spread(closed.ratio);
   out.builtinClosedCpuMsPer1k = round3(spread(closed.cpu).median);
 
+  const one = await sustainedOpenLoop(o, driver, bare, acRps.median, '');
+  out.probes = one.probes;
+  out.builtinSustainedRps = one.sustainedRps;
+  out.builtinCpuMsPer1k = one.cpuMsPer1k;
+  out.scheduleLagP99Ms = one.lagP99Ms;
+  // The same search with several worker processes (--driver-workers), one per driver CPU where
+  // there are enough (else they share them: on this 2-CPU machine it only proves the pool correct).
+  const cpus = o.pinning.driverCpus ? parseCpuList(o.pinning.driverCpus).map(String) : undefined;
+  const workers = Math.max(2, cpus?.length ?? 0);
+  const pool = new DriverPool({ workers, cpus, runId: o.runId });
+  try {
+    const many = await sustainedOpenLoop(o, pool, bare, acRps.median, ` ×${workers} workers`);
+    out.byWorkers = [
+      { workers: 1, sustainedRps: one.sustainedRps, lagP99Ms: one.lagP99Ms, cpuMsPer1k: one.cpuMsPer1k },
+      { workers, sustainedRps: many.sustainedRps, lagP99Ms: many.lagP99Ms, cpuMsPer1k: many.cpuMsPer1k },
+    ];
+  } finally {
+    await pool.close();
+  }
+  return out;
+}
+
+/** The highest open-loop rate the driver holds on schedule against the bare server. */
+async function sustainedOpenLoop(o: PerfOptions, driver: LoadDriver, bare: Server, acMedianRps: number, tag: string) {
+  const probes: PerfResults['driver']['probes'] = [];
   const details = new Map<number, { cpuMsPer1k: number; lag: number }>();
   const found = await searchCapacity(
     async (rate) => {
@@ -68,7 +97,7 @@ export async function measureDriverLimit(
       // Sustained: on schedule (lag p99 ≤ 1 ms), within 1 % of the rate, nothing dropped or failed.
       const ok = achieved >= 0.99 * rate && r.dropped === 0 && r.ok === r.completed && lag <= 1;
       const errors = r.completed - r.ok;
-      out.probes.push({
+      probes.push({
         rateRps: rate,
         achievedRps: Math.round(achieved),
         dropped: r.dropped,
@@ -78,7 +107,7 @@ export async function measureDriverLimit(
       });
       details.set(rate, { cpuMsPer1k: (cpu * 1e6) / Math.max(1, r.completed), lag });
       o.log(
-        `  ${rate}/s → ${Math.round(achieved)}/s, dropped ${r.dropped}, lag p99 ${lag} ms: ${ok ? 'sustained' : 'not sustained'}`,
+        `  ${rate}/s${tag} → ${Math.round(achieved)}/s, dropped ${r.dropped}, lag p99 ${lag} ms: ${ok ? 'sustained' : 'not sustained'}`,
       );
       return {
         rateRps: rate,
@@ -91,18 +120,18 @@ export async function measureDriverLimit(
     },
     // From 0.8× autocannon's maximum, up to 1.3×, to within 4 %, in at most 7 probes.
     {
-      startRps: Math.round(acRps.median * 0.8),
-      minRps: Math.max(1, Math.round(acRps.median * 0.05)),
-      maxRps: Math.round(acRps.median * 1.3),
+      startRps: Math.round(acMedianRps * 0.8),
+      minRps: Math.max(1, Math.round(acMedianRps * 0.05)),
+      maxRps: Math.round(acMedianRps * 1.3),
       maxProbes: 7,
       tolerance: 0.04,
     },
   );
-  const best = details.get(found.rateRps);
-  if (found.rateRps > 0 && best) {
-    out.builtinSustainedRps = found.rateRps;
-    out.builtinCpuMsPer1k = round3(best.cpuMsPer1k);
-    out.scheduleLagP99Ms = best.lag;
-  }
-  return out;
+  const best = found.rateRps > 0 ? details.get(found.rateRps) : undefined;
+  return {
+    probes,
+    sustainedRps: best ? found.rateRps : 0,
+    cpuMsPer1k: best ? round3(best.cpuMsPer1k) : 0,
+    lagP99Ms: best ? best.lag : 0,
+  };
 }

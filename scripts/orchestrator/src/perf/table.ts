@@ -25,6 +25,10 @@ export function perfTable(r: PerfResults): string {
       `| built-in driver: highest sustained open-loop rate (req/s) | ${d.builtinSustainedRps} (lag p99 ${d.scheduleLagP99Ms} ms) |`,
       `| CPU per 1k requests: built-in driver / autocannon (ms) | ${d.builtinCpuMsPer1k} / ${d.autocannonCpuMsPer1k.toFixed(3)} |`,
     );
+  for (const w of d.byWorkers ?? [])
+    lines.push(
+      `| built-in driver with ${w.workers} worker${w.workers > 1 ? 's' : ''}: highest sustained open-loop rate (req/s) | ${w.sustainedRps > 0 ? `${w.sustainedRps} (lag p99 ${w.lagP99Ms} ms, CPU ${w.cpuMsPer1k} ms per 1k)` : 'none within the 1 ms lag limit'} |`,
+    );
   if (d.builtinClosedRps)
     lines.push(
       `| built-in driver closed loop, same connections (req/s) | ${s(d.builtinClosedRps)} (CPU ${d.builtinClosedCpuMsPer1k} ms per 1k) |`,

@@ -59,6 +59,8 @@ export interface PerfResults {
     builtinClosedCpuMsPer1k?: number;
     closedOverAutocannon?: Spread;
     probes: { rateRps: number; achievedRps: number; dropped: number; errors: number; lagP99Ms: number; ok: boolean }[];
+    /** The sustained open-loop rate against the worker count (--driver-workers), side by side in one run. */
+    byWorkers?: { workers: number; sustainedRps: number; lagP99Ms: number; cpuMsPer1k: number }[];
   };
   inference: {
     features: number;
