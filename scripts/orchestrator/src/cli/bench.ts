@@ -165,6 +165,7 @@ export function benchCommand(program: Command, io: Io): void {
         void (backend.cleanupDetached?.() ?? Promise.resolve()).finally(() => process.exit(130));
       };
       process.on('beforeExit', onBeforeExit);
+      const workers: number = o.driver === 'k6' ? 1 : (o.driverWorkers ?? defaultDriverWorkers(pinning));
       const all: Awaited<ReturnType<typeof runBench>>['results'][] = [];
       try {
         for (let i = 0; i < repeats; i++) {
@@ -172,7 +173,7 @@ export function benchCommand(program: Command, io: Io): void {
           const progress = new Progress(plan.runCount);
           const of = repeats > 1 ? ` (repeat ${i + 1} of ${repeats})` : '';
           progress.log(
-            `mlbench bench: run ${runId}${of}, plan ${preset.name}, scenario ${scenario.name}, backend ${backend.name}; ${pinning.description}`,
+            `mlbench bench: run ${runId}${of}, plan ${preset.name}, scenario ${scenario.name}, backend ${backend.name}; ${pinning.description}${workers > 1 ? `; ${workers} driver workers` : ''}`,
           );
           for (const note of plan.notes) progress.log(note);
           const { dir, results } = await runBench(plan, {
@@ -185,7 +186,7 @@ export function benchCommand(program: Command, io: Io): void {
             signal: ac.signal,
             modelPath: o.model ? resolve(o.model) : undefined,
             preprocess: o.preprocess,
-            driverWorkers: o.driverWorkers ?? defaultDriverWorkers(pinning),
+            driverWorkers: workers,
           });
           all.push(results);
           const headline = buildDocument(results).slice(5, 8);
