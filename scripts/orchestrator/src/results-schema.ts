@@ -113,6 +113,11 @@ export const RunResultSchema = Obj({
   scheduleLagMs: LatencySummarySchema,
   /** HdrHistogram of latency in µs (compressed base64), for merging and re-rendering. */
   latencyHistogram: Str,
+  /**
+   * Trials: the same latencies as HdrHistograms of consecutive blocks of blockMs (by scheduled
+   * send time), which the summary's confidence intervals resample when trials are few.
+   */
+  latencyBlocks: Type.Optional(Obj({ blockMs: Num, histograms: Type.Array(Str) })),
   hops: Type.Record(Type.String(), HopStatsSchema),
   hopCount: Int,
   entrySpreading: Str,
@@ -181,7 +186,28 @@ export const CapacityResultSchema = Obj({
   probes: Type.Array(CapacityProbeSchema),
 });
 
-export const SpreadSchema = Obj({ median: Num, min: Num, max: Num, n: Int });
+export const IntervalMethodSchema = Type.Union([
+  Type.Literal('bootstrap-trials'),
+  Type.Literal('bootstrap-blocks'),
+  Type.Literal('search-bracket'),
+]);
+
+/**
+ * A confidence interval for a figure's median: a percentile bootstrap over trials (5 or
+ * more), or over the trials' latency blocks where trials are few; for capacity, the
+ * search's bracket (highest passing rate to lowest failing rate; hi null: no failure found).
+ */
+export const IntervalSchema = Obj({
+  lo: Num,
+  hi: Type.Union([Num, Type.Null()]),
+  /** Confidence level of a bootstrap interval; null for a search bracket (not a statistical interval). */
+  level: Type.Union([Num, Type.Null()]),
+  method: IntervalMethodSchema,
+  /** Units resampled: trials or blocks. */
+  units: Int,
+});
+
+export const SpreadSchema = Obj({ median: Num, min: Num, max: Num, n: Int, ci: Type.Optional(IntervalSchema) });
 
 export const SummaryRowSchema = Obj({
   topology: Str,
@@ -202,6 +228,8 @@ export const SummaryRowSchema = Obj({
   /** Per component kind (monolith, gateway, prediction, driver): peak RSS, max over trials and replicas. */
   rssMaxMB: Counts,
   capacityRps: Type.Union([Num, Type.Null()]),
+  /** The capacity search's bracket: the true capacity lies in [lo, hi). */
+  capacityInterval: Type.Optional(IntervalSchema),
   /** True unless the search ended on the server's SLO: capacity is then at least capacityRps. */
   capacityIsLowerBound: Type.Boolean(),
   capacityLimitedBy: Type.Optional(
@@ -332,6 +360,8 @@ export type RunResult = Static<typeof RunResultSchema>;
 export type CapacityProbe = Static<typeof CapacityProbeSchema>;
 export type CapacityResult = Static<typeof CapacityResultSchema>;
 export type Spread = Static<typeof SpreadSchema>;
+export type Interval = Static<typeof IntervalSchema>;
+export type IntervalMethod = Static<typeof IntervalMethodSchema>;
 export type SummaryRow = Static<typeof SummaryRowSchema>;
 export type ResultsConfig = Static<typeof ConfigSchema>;
 export type Machine = Static<typeof MachineSchema>;

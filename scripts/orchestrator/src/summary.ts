@@ -1,6 +1,7 @@
 import { gatewaysOf } from './labels.js';
-import type { CapacityResult, RunResult, SummaryRow } from './results.js';
+import type { CapacityResult, Interval, RunResult, Spread, SummaryRow } from './results.js';
 import { spread } from './spread.js';
+import { intervalsOf } from './stats/intervals.js';
 
 export { spread };
 
@@ -25,6 +26,22 @@ export function peakRssByKind(run: RunResult, into: Record<string, number> = {})
   return into;
 }
 
+/**
+ * The capacity search's bracket: the highest rate that met the SLO and the lowest that
+ * failed it. A search that ended on the load generator or the search range found no server
+ * failure: no upper end.
+ */
+export function capacityBracket(c: CapacityResult): Interval {
+  const probes = new Set(c.probes.map((p) => p.rateRps)).size;
+  return {
+    lo: c.rateRps,
+    hi: c.limitedBy === 'slo' ? c.failedAtRps : null,
+    level: null,
+    method: 'search-bracket',
+    units: probes,
+  };
+}
+
 /** Median and spread over trials, per topology and replica count; valid trials only. */
 export function summarize(runs: RunResult[], capacity: CapacityResult[]): SummaryRow[] {
   const groups = new Map<string, RunResult[]>();
@@ -43,6 +60,8 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
     for (const r of valid) peakRssByKind(r, rss);
     const cap = capacity.find((c) => c.topology === topology && c.replicas === replicas && gatewaysOf(c) === gateways);
     const overheads = valid.map(gatewayOverheadMs).filter((x): x is number => x !== null);
+    const ci = intervalsOf(valid, key);
+    const withCi = (s: Spread, i: Interval | undefined): Spread => (i ? { ...s, ci: i } : s);
     rows.push({
       topology: topology!,
       replicas,
@@ -51,15 +70,19 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
       targetRps: all[0]!.targetRps,
       trials: all.length,
       validTrials: valid.length,
-      p50Ms: spread(valid.map((r) => r.latencyMs.p50)),
-      p99Ms: spread(valid.map((r) => r.latencyMs.p99)),
-      p999Ms: spread(valid.map((r) => r.latencyMs.p999)),
-      achievedRps: spread(valid.map((r) => r.achievedRps)),
+      p50Ms: withCi(spread(valid.map((r) => r.latencyMs.p50)), ci.p50Ms),
+      p99Ms: withCi(spread(valid.map((r) => r.latencyMs.p99)), ci.p99Ms),
+      p999Ms: withCi(spread(valid.map((r) => r.latencyMs.p999)), ci.p999Ms),
+      achievedRps: withCi(spread(valid.map((r) => r.achievedRps)), ci.achievedRps),
       errorRate: spread(valid.map((r) => r.errors.rate)),
       failedRate: spread(valid.map((r) => r.failed.rate)),
-      cpuSecondsPer1k: spread(valid.map((r) => r.resources.servers?.cpuSecondsPer1kRequests ?? 0)),
+      cpuSecondsPer1k: withCi(
+        spread(valid.map((r) => r.resources.servers?.cpuSecondsPer1kRequests ?? 0)),
+        ci.cpuSecondsPer1k,
+      ),
       rssMaxMB: rss,
       capacityRps: cap?.rateRps ?? null,
+      ...(cap ? { capacityInterval: capacityBracket(cap) } : {}),
       capacityIsLowerBound: cap !== undefined && cap.limitedBy !== 'slo',
       capacityLimitedBy: cap?.limitedBy ?? null,
       gatewayOverheadMs: overheads.length ? spread(overheads).median : null,

@@ -10,6 +10,16 @@ import { parseSweepModel } from '../sweep.js';
 /** A mistake in what the user asked for: one line, non-zero exit, nothing started. */
 export class UsageError extends Error {}
 
+/** Ends a command with this exit code; its message (if any) is printed as the one-line reason. */
+export class ExitError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message = '',
+  ) {
+    super(message);
+  }
+}
+
 export const int =
   (name: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
   (v: string) => {

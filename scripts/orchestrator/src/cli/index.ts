@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { type Io, processIo } from './args.js';
+import { ExitError, type Io, processIo } from './args.js';
 import { benchCommand } from './bench.js';
+import { compareCommand } from './compare.js';
 import { perfCommand } from './perf.js';
 import { reportCommand } from './report.js';
 import { trainCommand } from './train.js';
@@ -18,7 +19,8 @@ export function buildCli(io: Io = processIo): Command {
     outputError: (str, write) => write(`mlbench: ${str.replace(/^error: /, '')}`),
   });
   // Subcommands inherit exitOverride and the output routing: both are set before they are added.
-  for (const add of [trainCommand, benchCommand, perfCommand, reportCommand, upCommand, downCommand]) add(program, io);
+  for (const add of [trainCommand, benchCommand, perfCommand, reportCommand, compareCommand, upCommand, downCommand])
+    add(program, io);
   return program;
 }
 
@@ -32,6 +34,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     const e = err as { code?: string; exitCode?: number; message: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
     if (e.code?.startsWith('commander.')) return e.exitCode || 2;
+    if (err instanceof ExitError) {
+      if (e.message) io.err(`mlbench: ${e.message.split('\n')[0]}\n`);
+      return err.exitCode;
+    }
     io.err(`mlbench: ${e.message.split('\n')[0]}\n`);
     return 1;
   }

@@ -51,6 +51,19 @@ function mergeTimeline(parts: DriverRunResult[]): TimelineBucket[] {
   return out;
 }
 
+/** Block histograms merged block by block (the workers' blocks cover the same scheduled times). */
+function mergeBlocks(parts: DriverRunResult[]): Pick<DriverRunResult, 'blockMs' | 'blockHistograms'> {
+  const blockMs = parts[0]?.blockMs;
+  if (blockMs === undefined || parts.some((p) => p.blockMs !== blockMs || !p.blockHistograms)) return {};
+  const n = Math.max(...parts.map((p) => p.blockHistograms!.length));
+  const blockHistograms: string[] = [];
+  for (let k = 0; k < n; k++)
+    blockHistograms.push(
+      encodeHistogram(mergeHistograms(parts.map((p) => p.blockHistograms![k]).filter((x): x is string => !!x))),
+    );
+  return { blockMs, blockHistograms };
+}
+
 export function mergeResults(parts: DriverRunResult[], cpuSeconds?: (number | undefined)[]): DriverRunResult {
   if (parts.length === 1) return parts[0]!;
   const first = parts[0]!;
@@ -84,6 +97,7 @@ export function mergeResults(parts: DriverRunResult[], cpuSeconds?: (number | un
     scheduleLag: merged((p) => p.scheduleLag),
     servedBy: parts.reduce((a, p) => add(a, p.servedBy), {} as Record<string, number>),
     timeline: mergeTimeline(parts),
+    ...mergeBlocks(parts),
     retries: sum((p) => p.retries),
     windows,
     workers,

@@ -11,6 +11,14 @@ interface Bucket {
   servedBy: Record<string, number>;
 }
 
+/**
+ * Length of the blocks whose latency histograms a run keeps for confidence intervals: a block
+ * bootstrap resamples them (stats/blocks.ts). Short enough that a 4-second quick trial gives
+ * 16 blocks, long enough to hold the correlation between neighbouring requests (a GC pause or
+ * a burst of another tenant lasts tens of ms here).
+ */
+export const BLOCK_MS = 250;
+
 const increment = (counts: Record<string, number>, key: string) => {
   counts[key] = (counts[key] ?? 0) + 1;
 };
@@ -28,6 +36,7 @@ export class RunStats {
   private readonly networkErrors: Record<string, number> = {};
   private readonly servedBy: Record<string, number> = {};
   private readonly buckets: Bucket[] = [];
+  private readonly blocks: Histogram[] = [];
   private readonly windows: { name: string; fromMs: number; toMs: number; h: Histogram }[];
   private windowH = newHistogram();
   private lastProgress: number;
@@ -81,6 +90,9 @@ export class RunStats {
     this.latency.recordValue(fromScheduled);
     this.serviceTime.recordValue(Math.max(1, Math.round((now - a.sentAt) * 1000)));
     b.h.recordValue(fromScheduled);
+    const k = Math.max(0, Math.floor(a.scheduledAt / BLOCK_MS));
+    while (this.blocks.length <= k) this.blocks.push(newHistogram());
+    this.blocks[k]!.recordValue(fromScheduled);
     for (const x of this.windows)
       if (a.scheduledAt >= x.fromMs && a.scheduledAt < x.toMs) x.h.recordValue(fromScheduled);
     this.windowH.recordValue(fromScheduled);
@@ -153,6 +165,8 @@ export class RunStats {
       timeline,
       retries,
       windows: Object.fromEntries(this.windows.map((x) => [x.name, encodeHistogram(x.h)])),
+      blockMs: BLOCK_MS,
+      blockHistograms: this.blocks.map(encodeHistogram),
       ...(withTimelineHistograms ? { timelineHistograms: this.buckets.map((b) => encodeHistogram(b.h)) } : {}),
     };
   }

@@ -74,6 +74,9 @@ export interface DriverRunResult {
   late?: string;
   /** CPU seconds of the process that ran this load (k6: a new process per run). */
   cpuSeconds?: number;
+  /** Latency histograms of consecutive blocks of blockMs by scheduled time (confidence intervals). */
+  blockMs?: number;
+  blockHistograms?: string[];
   /** A worker's per-second latency histograms, so a pool merges its timeline losslessly. */
   timelineHistograms?: string[];
   /** With several workers: each one's figures. */

@@ -32,17 +32,26 @@ const SPECTRUM = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99];
 export function spectrumChart(r: ResultsFile): string | undefined {
   const g = groups(validTrials(r));
   if (g.size === 0) return undefined;
-  const series = [...g].map(([name, runs]) => {
-    const h = mergeHistograms(runs.map((x) => x.latencyHistogram).filter((x) => x !== ''));
-    const pts = SPECTRUM.filter((p) => h.totalCount >= 5 / (1 - p / 100)).map((p) => [
-      `p${p}`,
-      Math.round(h.getValueAtPercentile(p)) / 1000,
-    ]);
-    pts.push(['max', h.maxValue / 1000]);
-    return { name, type: 'line', data: pts, symbolSize: 6 };
-  });
+  return spectrumSvg(
+    [...g].map(([name, runs]) => spectrumSeries(name, runs)),
+    'from scheduled send time; trials merged as histograms',
+  );
+}
+
+/** One line of the spectrum: the runs' histograms merged, percentiles with enough requests, max. */
+export function spectrumSeries(name: string, runs: RunResult[], dashed = false) {
+  const h = mergeHistograms(runs.map((x) => x.latencyHistogram).filter((x) => x !== ''));
+  const pts: [string, number][] = SPECTRUM.filter((p) => h.totalCount >= 5 / (1 - p / 100)).map((p) => [
+    `p${p}`,
+    Math.round(h.getValueAtPercentile(p)) / 1000,
+  ]);
+  pts.push(['max', h.maxValue / 1000]);
+  return { name, type: 'line', data: pts, symbolSize: 6, ...(dashed ? { lineStyle: { type: 'dashed' } } : {}) };
+}
+
+export function spectrumSvg(series: ReturnType<typeof spectrumSeries>[], subtitle: string): string {
   return renderSvg({
-    title: title('Latency percentile spectrum', 'from scheduled send time; trials merged as histograms'),
+    title: title('Latency percentile spectrum', subtitle),
     legend,
     grid,
     tooltip: {},

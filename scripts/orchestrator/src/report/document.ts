@@ -12,8 +12,34 @@ export type Block =
   | { table: { head: string[]; rows: (string | number)[][] } }
   | { chart: string | undefined; caption: string };
 
-const spreadText = (s: Spread, d = 2) =>
-  s.n === 0 ? '–' : s.n === 1 ? fmt(s.median, d) : `${fmt(s.median, d)} [${fmt(s.min, d)}–${fmt(s.max, d)}]`;
+const ciText = (s: Spread, d: number, scale = 1) =>
+  s.ci && s.ci.hi !== null ? ` (CI ${fmt(s.ci.lo * scale, d)}–${fmt(s.ci.hi * scale, d)})` : '';
+const spreadText = (s: Spread, d = 2, scale = 1) =>
+  s.n === 0
+    ? '–'
+    : s.n === 1
+      ? `${fmt(s.median * scale, d)}${ciText(s, d, scale)}`
+      : `${fmt(s.median * scale, d)} [${fmt(s.min * scale, d)}–${fmt(s.max * scale, d)}]${ciText(s, d, scale)}`;
+
+/** Two figures' intervals overlap (or one has none): a difference between them is within noise. */
+export function withinNoise(x: Spread, y: Spread): boolean {
+  if (!x.ci || !y.ci || x.ci.hi === null || y.ci.hi === null) return false;
+  return x.ci.lo <= y.ci.hi && y.ci.lo <= x.ci.hi;
+}
+
+/** The interval method in words, for the note under the headline. */
+function intervalNote(rows: SummaryRow[]): string {
+  const methods = new Set(rows.flatMap((r) => [r.p50Ms.ci?.method, r.p99Ms.ci?.method]).filter(Boolean));
+  const level = rows.find((r) => r.p99Ms.ci)?.p99Ms.ci?.level ?? 0.95;
+  const parts: string[] = [];
+  if (methods.has('bootstrap-trials')) parts.push('a percentile bootstrap over the trials (5 or more)');
+  if (methods.has('bootstrap-blocks'))
+    parts.push(
+      'a stratified block bootstrap: each trial’s 250 ms latency blocks resampled within the trial, the trial’s figure recomputed, the median over trials taken (fewer than 5 trials)',
+    );
+  if (parts.length === 0) return 'No confidence intervals: these runs have neither 5 trials nor latency blocks (k6, or files written before them).';
+  return `CI: the ${Math.round((level ?? 0.95) * 100)} % confidence interval of each figure, from ${parts.join('; ')}. It holds the noise of the requests measured, not what moves between whole runs (use --repeat for that); CPU per 1k has one only with 5 trials or more. Two figures whose intervals overlap differ within noise.`;
+}
 
 function headline(rows: SummaryRow[]): Block {
   return {
@@ -41,15 +67,7 @@ function headline(rows: SummaryRow[]): Block {
         spreadText(r.p99Ms, 3),
         spreadText(r.p999Ms, 3),
         capacityCell(r),
-        spreadText(
-          {
-            ...r.cpuSecondsPer1k,
-            median: r.cpuSecondsPer1k.median * 1000,
-            min: r.cpuSecondsPer1k.min * 1000,
-            max: r.cpuSecondsPer1k.max * 1000,
-          },
-          1,
-        ),
+        spreadText(r.cpuSecondsPer1k, 1, 1000),
         Object.entries(r.rssMaxMB)
           .map(([k, v]) => `${k} ${fmt(v, 0)}`)
           .join(', '),
@@ -88,7 +106,13 @@ export function verdict(r: ResultsFile): Block[] {
     `The article reports an average of 50 ms for the monolith and 70 ms for microservices (+20 ms, +40%). ` +
       `Here, at ${fmt(mono.targetRps, 0)} req/s with ${mono.replicas} replica(s), the mean is ${fmt(mMean, 3)} ms vs ${fmt(sMean, 3)} ms ` +
       `(+${fmt(sMean - mMean, 3)} ms, ${mMean > 0 ? `${fmt(((sMean - mMean) / mMean) * 100, 0)}%` : '–'}); ` +
-      `p99 ${fmt(mono.p99Ms.median, 3)} ms vs ${fmt(micro.p99Ms.median, 3)} ms.`,
+      `p99 ${fmt(mono.p99Ms.median, 3)} ms vs ${fmt(micro.p99Ms.median, 3)} ms` +
+      (withinNoise(mono.p99Ms, micro.p99Ms)
+        ? ': their confidence intervals overlap, so the p99 difference is within noise, not a win.'
+        : mono.p99Ms.ci && micro.p99Ms.ci
+          ? ' (confidence intervals apart).'
+          : '.') +
+      (withinNoise(mono.p50Ms, micro.p50Ms) ? ' The p50s differ within noise (intervals overlap).' : ''),
     micro.gatewayOverheadMs !== null
       ? `The gateway's own server-side time is ${fmt(micro.gatewayOverheadMs, 3)} ms per request (gateway histogram minus prediction histogram): ` +
         hopVerdict(micro.gatewayOverheadMs)
@@ -178,10 +202,12 @@ function runsTable(runs: RunResult[]): Block {
 
 /** Capacity as the bound it is: "12000", "≥ 16000 (load generator limit)", "≥ 40000 (search range)". */
 export function capacityCell(
-  r: Pick<SummaryRow, 'capacityRps' | 'capacityIsLowerBound' | 'capacityLimitedBy'>,
+  r: Pick<SummaryRow, 'capacityRps' | 'capacityIsLowerBound' | 'capacityLimitedBy' | 'capacityInterval'>,
 ): string {
   if (r.capacityRps === null) return '–';
-  if (!r.capacityIsLowerBound) return `${r.capacityRps}`;
+  // The search's bracket: the next probe up failed, so the capacity is below it.
+  if (!r.capacityIsLowerBound)
+    return r.capacityInterval?.hi ? `${r.capacityRps} (fails at ${r.capacityInterval.hi})` : `${r.capacityRps}`;
   const why =
     r.capacityLimitedBy === 'load-generator'
       ? ' (load generator limit)'
@@ -231,6 +257,7 @@ export function buildDocument(r: ResultsFile): Block[] {
     },
     { h: 'Headline', level: 3 },
     headline(r.summary),
+    { p: intervalNote(r.summary) },
     {
       p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO (a rate passes only if every probe at it passes, or 2 of 3 where two disagreed; failed = errors + dropped arrivals); “≥” means it is a bound: “load generator limit” when the load generator could not hold a higher rate (those probes judge the generator, not the server), “search range” when no probe failed (raise maxProbes or use --plan full).',
     },
