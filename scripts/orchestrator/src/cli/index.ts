@@ -33,7 +33,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message: string };
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    if (e.code?.startsWith('commander.')) return e.exitCode || 2;
+    // A usage error (unknown option, bad argument, invalid choice): 2, as documented above.
+    if (e.code?.startsWith('commander.')) return 2;
     if (err instanceof ExitError) {
       if (e.message) io.err(`mlbench: ${e.message.split('\n')[0]}\n`);
       return err.exitCode;

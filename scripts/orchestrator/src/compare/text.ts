@@ -23,7 +23,8 @@ export function comparisonText(c: Comparison): string {
       `| ${r.config} @ ${r.targetRps} req/s | ${r.label} ${r.unit} | ${num(r.a)} | ${num(r.b)} | ${pct(r.changePct)} | ${ci(r)} | ${mark(r)} | ${r.why} |`,
     );
   lines.push('', 'Tests:');
-  for (const t of [...new Set(c.rows.filter((r) => r.test !== 'none').map((r) => `${r.label}: ${r.test}`))]) lines.push(`- ${t}`);
+  for (const t of [...new Set(c.rows.filter((r) => r.test !== 'none').map((r) => `${r.label}: ${r.test}`))])
+    lines.push(`- ${t}`);
   if (c.onlyInA.length) lines.push(`Only in A (not compared): ${c.onlyInA.join(', ')}`);
   if (c.onlyInB.length) lines.push(`Only in B (not compared): ${c.onlyInB.join(', ')}`);
   for (const x of c.caveats) lines.push(`Note: ${x}`);

@@ -37,7 +37,8 @@ function intervalNote(rows: SummaryRow[]): string {
     parts.push(
       'a stratified block bootstrap: each trial’s 250 ms latency blocks resampled within the trial, the trial’s figure recomputed, the median over trials taken (fewer than 5 trials)',
     );
-  if (parts.length === 0) return 'No confidence intervals: these runs have neither 5 trials nor latency blocks (k6, or files written before them).';
+  if (parts.length === 0)
+    return 'No confidence intervals: these runs have neither 5 trials nor latency blocks (k6, or files written before them).';
   return `CI: the ${Math.round((level ?? 0.95) * 100)} % confidence interval of each figure, from ${parts.join('; ')}. It holds the noise of the requests measured, not what moves between whole runs (use --repeat for that); CPU per 1k has one only with 5 trials or more. Two figures whose intervals overlap differ within noise.`;
 }
 

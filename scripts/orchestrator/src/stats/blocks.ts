@@ -45,7 +45,7 @@ export function decodeBlocks(encoded: string[]): BlockSet {
 /**
  * Percentiles (ms) of the blocks picked (indices, repeats allowed), merged, read as
  * HdrHistogram's getValueAtPercentile reads them: the first bucket whose running count
- * reaches round(p/100 · total). Zero when the picked blocks are empty.
+ * reaches ⌈p/100 · total⌉. Zero when the picked blocks are empty.
  */
 export function blockPercentiles(set: BlockSet, picks: number[], percentiles: number[]): number[] {
   const counts = new Float64Array(set.values.length);
@@ -56,7 +56,11 @@ export function blockPercentiles(set: BlockSet, picks: number[], percentiles: nu
     total += b.total;
   }
   if (total === 0) return percentiles.map(() => 0);
-  const targets = percentiles.map((p) => Math.max(1, Math.floor((Math.min(p, 100) / 100) * total + 0.5)));
+  const targets = percentiles.map((p) => {
+    // HdrHistogram's own rounding: up, less one ulp so that fp error never skips a count.
+    const fp = (Math.min(p, 100) / 100) * total;
+    return Math.max(1, Math.ceil(fp - ulp(fp)));
+  });
   const out = percentiles.map(() => 0);
   let running = 0;
   let next = 0;
@@ -69,4 +73,10 @@ export function blockPercentiles(set: BlockSet, picks: number[], percentiles: nu
     }
   }
   return out;
+}
+
+/** The distance from x to the next larger double (x > 0). */
+function ulp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  return 2 ** (Math.floor(Math.log2(Math.abs(x))) - 52);
 }
