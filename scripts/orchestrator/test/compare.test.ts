@@ -3,10 +3,10 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { compareResults } from '../src/compare/compare.js';
+import { compareResults, compareSides } from '../src/compare/compare.js';
 import { encodeHistogram, mergeHistograms, newHistogram } from '../src/driver/histogram.js';
 import type { CapacityResult, ResultsFile, RunResult } from '../src/results-schema.js';
-import { seededRandom } from '../src/stats/bootstrap.js';
+import { medianOf, seededRandom } from '../src/stats/bootstrap.js';
 import { summarize } from '../src/summary.js';
 import { runCli } from './cli-helpers.js';
 
@@ -120,6 +120,42 @@ t.test('known data with every p99 doubled: p99 regressed, nothing else', async (
   t.equal(row(c, 'p99').verdict, 'regressed', JSON.stringify(row(c, 'p99').changeCi));
   t.equal(row(c, 'p99').changePct, 100);
   t.equal(c.regressed, 1, 'p50, p99.9, rate untouched');
+});
+
+t.test('repeat sets: run-to-run drift is in the interval', async (t) => {
+  // Three runs a side whose level drifts (means 0.8, 1.0, 1.3 ms): a shift that a single
+  // pair of runs calls significant is, with the drift resampled, within noise.
+  const set = (name: string, means: number[], seed: number, caps: number[]) => ({
+    name,
+    dirs: means.map((_, i) => `${name}-r${i + 1}`),
+    runs: means.map((m, i) =>
+      results(`${name}-r${i + 1}`, [trial('monolith', m, seed + i)], [cap(caps[i]!, caps[i]! + 1000)]),
+    ),
+  });
+  const a = set('a', [0.8, 1.0, 1.3], 10, [8000, 9000, 10000]);
+  const b = set('b', [1.3, 0.9, 1.1], 20, [9000, 7000, 8000]);
+  const pair = compareResults(a.runs[0]!, b.runs[0]!, { a: 'a', b: 'b' });
+  t.equal(row(pair, 'p50').verdict, 'regressed', 'one run a side: +60 % is significant');
+  const sets = compareSides(a, b);
+  t.equal(row(sets, 'p50').verdict, 'no significant change', JSON.stringify(row(sets, 'p50').changeCi));
+  t.match(row(sets, 'p50').test, /A: 3 runs, then each run’s blocks or trials/);
+  t.equal(
+    row(sets, 'p50').a,
+    medianOf([0.8, 1.0, 1.3].map((m, i) => a.runs[i]!.summary[0]!.p50Ms.median)),
+    'the side’s figure: the median over its runs',
+  );
+  t.equal(row(sets, 'capacity').verdict, 'no significant change');
+  t.match(row(sets, 'capacity').test, /bootstrap over runs of the median capacity/);
+  t.equal(row(sets, 'cpu').verdict, 'no significant change', 'CPU: 3 runs a side are enough for a run-level interval');
+
+  const doubled = set('d', [1.6, 2.0, 2.6], 30, [4000, 4500, 5000]);
+  const worse = compareSides(a, doubled);
+  t.equal(row(worse, 'p50').verdict, 'regressed', JSON.stringify(row(worse, 'p50').changeCi));
+  t.equal(row(worse, 'capacity').verdict, 'regressed');
+
+  const other = set('o', [1, 1, 1], 40, [8000, 8000, 8000]);
+  other.runs[1]!.config.plan = 'full';
+  t.throws(() => compareSides(a, other), /refusing to compare: plan: quick vs full/, 'a mixed set is refused too');
 });
 
 t.test('capacity: disjoint search brackets only', async (t) => {

@@ -103,6 +103,19 @@ t.test('bench --repeat 2: two runs in their own folders and the spread between t
   t.type(p50.cv, 'number');
   t.match(r.out, /Spread over 2 repeats \(rep-r1, rep-r2\)/, 'the table is printed');
   t.match(await readFile(join(out, 'rep.repeat.md'), 'utf8'), /\| monolith×1 @ 300 req\/s \| p50Ms \|/);
+  const sets = await runCli([
+    'compare',
+    join(out, 'rep'),
+    `${join(out, 'rep-r1')},${join(out, 'rep-r2')}`,
+    '--no-html',
+  ]);
+  t.equal(sets.code, 0, sets.err);
+  t.match(
+    sets.out,
+    /compare A rep \(2 runs: rep-r1, rep-r2\) → B .* \(2 runs: rep-r1, rep-r2\)/,
+    'a repeat set, and a list of runs',
+  );
+  t.match(sets.out, /A: 2 runs, then each run’s blocks or trials/);
   const again = await runCli(['bench', '--repeat', '0']);
   t.not(again.code, 0);
   t.match(again.err, /^mlbench: .*--repeat/, 'a bad count: one line');

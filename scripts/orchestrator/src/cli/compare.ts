@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '@mlbench/model';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ExitError, type Io } from './args.js';
@@ -25,8 +25,8 @@ export function compareCommand(program: Command, io: Io): void {
   program
     .command('compare')
     .description('compare two result directories: change per figure with a confidence interval and a verdict')
-    .argument('<a>', 'baseline: a results/<run-id> directory')
-    .argument('<b>', 'candidate: a results/<run-id> directory')
+    .argument('<a>', 'baseline: results/<run-id>, a --repeat set (results/<id> of bench --repeat), or dir,dir,…')
+    .argument('<b>', 'candidate: the same forms')
     .option('--json', 'print the comparison as JSON on stdout (nothing else)')
     .addOption(new Option('--fail-on <what>', 'exit 1 when a figure regressed').choices(['regression']))
     .option('--metric <list>', 'figures to compare: p50,p99,p999,rate,capacity,cpu,rss (default all)')
@@ -38,8 +38,8 @@ export function compareCommand(program: Command, io: Io): void {
     .option('--junit <file>', 'JUnit XML: one case per SLO and target, one per "no regression" check')
     .option('--csv <dir>', 'runs.csv, probes.csv and compare.csv into this directory')
     .action(async (aDir: string, bDir: string, o) => {
-      const { readResults } = await import('../results.js');
-      const { compareResults, IncomparableError } = await import('../compare/compare.js');
+      const { resolveSide } = await import('../compare/sides.js');
+      const { compareSides, IncomparableError } = await import('../compare/compare.js');
       const { parseMetrics } = await import('../compare/metrics.js');
       const { comparisonText } = await import('../compare/text.js');
       let metrics: ReturnType<typeof parseMetrics> | undefined;
@@ -48,22 +48,16 @@ export function compareCommand(program: Command, io: Io): void {
       } catch (err) {
         throw new ExitError(2, (err as Error).message);
       }
-      const read = (d: string) =>
-        readResults(resolve(d)).catch((err: Error) => Promise.reject(new ExitError(2, err.message)));
+      const read = (d: string) => resolveSide(d).catch((err: Error) => Promise.reject(new ExitError(2, err.message)));
       const [a, b] = await Promise.all([read(aDir), read(bDir)]);
-      let c: ReturnType<typeof compareResults>;
+      let c: ReturnType<typeof compareSides>;
       try {
-        c = compareResults(
-          a,
-          b,
-          { a: resolve(aDir), b: resolve(bDir) },
-          {
-            ...(metrics ? { metrics } : {}),
-            level: o.level,
-            minChangePct: o.minChange,
-            force: o.force === true,
-          },
-        );
+        c = compareSides(a, b, {
+          ...(metrics ? { metrics } : {}),
+          level: o.level,
+          minChangePct: o.minChange,
+          force: o.force === true,
+        });
       } catch (err) {
         if (err instanceof IncomparableError) throw new ExitError(2, err.message);
         throw err;
@@ -74,21 +68,21 @@ export function compareCommand(program: Command, io: Io): void {
         const file =
           typeof o.html === 'string'
             ? resolve(o.html)
-            : join(dirname(resolve(bDir)), 'compare', `${basename(resolve(aDir))}-vs-${basename(resolve(bDir))}.html`);
+            : join(dirname(b.dirs[0]!), 'compare', `${a.name}-vs-${b.name}.html`.replace(/[^A-Za-z0-9._-]/g, '_'));
         await mkdir(dirname(file), { recursive: true });
-        await writeFileAtomic(file, comparisonHtml(c, a, b));
+        await writeFileAtomic(file, comparisonHtml(c, a.runs, b.runs));
         wrote.push(file);
       }
       if (o.junit) {
         const { junitXml } = await import('../compare/exports.js');
         const file = resolve(o.junit);
         await mkdir(dirname(file), { recursive: true });
-        await writeFileAtomic(file, junitXml(c, b));
+        await writeFileAtomic(file, junitXml(c, b.runs));
         wrote.push(file);
       }
       if (o.csv) {
         const { writeCsv } = await import('../compare/exports.js');
-        wrote.push(...(await writeCsv(resolve(o.csv), c, a, b)));
+        wrote.push(...(await writeCsv(resolve(o.csv), c, a.runs, b.runs)));
       }
       if (o.json) io.out(`${JSON.stringify(c, null, 1)}\n`);
       else {

@@ -16,36 +16,37 @@ interface Case {
   skipped?: string;
 }
 
-/** B's SLO per configuration and target, and each compared figure as "no regression vs A". */
-export function junitXml(c: Comparison, b: ResultsFile): string {
+/** B's SLO per configuration and target (per run of B), and each compared figure as "no regression vs A". */
+export function junitXml(c: Comparison, bRuns: ResultsFile[]): string {
   const cases: Case[] = [];
-  const slo = b.config.slo;
-  for (const row of b.summary) {
-    const cls = `mlbench.${configLabel(row)}`;
-    const at = `@ ${row.targetRps} req/s`;
-    if (row.validTrials === 0) {
-      cases.push({ classname: cls, name: `p99 ≤ ${slo.p99Ms} ms ${at}`, failure: 'no valid trial' });
-      continue;
+  for (const b of bRuns)
+    for (const row of b.summary) {
+      const slo = b.config.slo;
+      const cls = `mlbench.${configLabel(row)}${bRuns.length > 1 ? `.${b.runId}` : ''}`;
+      const at = `@ ${row.targetRps} req/s`;
+      if (row.validTrials === 0) {
+        cases.push({ classname: cls, name: `p99 ≤ ${slo.p99Ms} ms ${at}`, failure: 'no valid trial' });
+        continue;
+      }
+      const p99 = row.p99Ms.median;
+      cases.push({
+        classname: cls,
+        name: `p99 ≤ ${slo.p99Ms} ms ${at}`,
+        ...(p99 > slo.p99Ms ? { failure: `p99 ${p99} ms > ${slo.p99Ms} ms` } : {}),
+      });
+      const failed = row.failedRate?.median ?? row.errorRate.median;
+      cases.push({
+        classname: cls,
+        name: `failed ≤ ${slo.errorRate * 100} % ${at}`,
+        ...(failed > slo.errorRate
+          ? { failure: `failed ${(failed * 100).toFixed(3)} % > ${slo.errorRate * 100} %` }
+          : {}),
+      });
     }
-    const p99 = row.p99Ms.median;
-    cases.push({
-      classname: cls,
-      name: `p99 ≤ ${slo.p99Ms} ms ${at}`,
-      ...(p99 > slo.p99Ms ? { failure: `p99 ${p99} ms > ${slo.p99Ms} ms` } : {}),
-    });
-    const failed = row.failedRate?.median ?? row.errorRate.median;
-    cases.push({
-      classname: cls,
-      name: `failed ≤ ${slo.errorRate * 100} % ${at}`,
-      ...(failed > slo.errorRate
-        ? { failure: `failed ${(failed * 100).toFixed(3)} % > ${slo.errorRate * 100} %` }
-        : {}),
-    });
-  }
   for (const r of c.rows)
     cases.push({
       classname: `mlbench.${r.config}`,
-      name: `${r.label} no regression vs ${c.a.runId} @ ${r.targetRps} req/s`,
+      name: `${r.label} no regression vs ${c.a.name} @ ${r.targetRps} req/s`,
       ...(r.verdict === 'regressed'
         ? { failure: `${r.label} ${r.a} → ${r.b} ${r.unit} (${r.changePct} %): ${r.why}; ${r.test}` }
         : r.verdict === 'not tested'
@@ -64,7 +65,7 @@ export function junitXml(c: Comparison, b: ResultsFile): string {
       return `    <testcase classname="${xml(x.classname)}" name="${xml(x.name)}">${inner}</testcase>`;
     })
     .join('\n');
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mlbench" tests="${cases.length}" failures="${failures}" skipped="${skipped}">\n  <testsuite name="mlbench compare ${xml(c.a.runId)} vs ${xml(c.b.runId)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}">\n${body}\n  </testsuite>\n</testsuites>\n`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="mlbench" tests="${cases.length}" failures="${failures}" skipped="${skipped}">\n  <testsuite name="mlbench compare ${xml(c.a.name)} vs ${xml(c.b.name)}" tests="${cases.length}" failures="${failures}" skipped="${skipped}">\n${body}\n  </testsuite>\n</testsuites>\n`;
 }
 
 /** RFC 4180 fields: quoted when they hold a comma, quote or newline. */
@@ -194,11 +195,11 @@ export function comparisonCsv(c: Comparison): string {
 }
 
 /** runs.csv, probes.csv and compare.csv in dir (created); returns the paths. */
-export async function writeCsv(dir: string, c: Comparison, a: ResultsFile, b: ResultsFile): Promise<string[]> {
+export async function writeCsv(dir: string, c: Comparison, a: ResultsFile[], b: ResultsFile[]): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const sides: [string, ResultsFile][] = [
-    ['A', a],
-    ['B', b],
+    ...a.map((r): [string, ResultsFile] => ['A', r]),
+    ...b.map((r): [string, ResultsFile] => ['B', r]),
   ];
   const files: [string, string][] = [
     ['runs.csv', runsCsv(sides)],

@@ -6,21 +6,23 @@ import type { ResultsFile, RunResult, SummaryRow } from '../results-schema.js';
 import type { Comparison } from './compare.js';
 import { comparisonText } from './text.js';
 
-const trialsLike = (res: ResultsFile, row: SummaryRow) =>
-  res.runs.filter(
-    (r: RunResult) =>
-      r.phase === 'trial' &&
-      r.valid &&
-      r.topology === row.topology &&
-      r.replicas === row.replicas &&
-      gatewaysOf(r) === gatewaysOf(row) &&
-      r.targetRps === row.targetRps &&
-      r.latencyHistogram !== '',
-  );
+const trialsLike = (runs: ResultsFile[], row: SummaryRow) =>
+  runs
+    .flatMap((res) => res.runs)
+    .filter(
+      (r: RunResult) =>
+        r.phase === 'trial' &&
+        r.valid &&
+        r.topology === row.topology &&
+        r.replicas === row.replicas &&
+        gatewaysOf(r) === gatewaysOf(row) &&
+        r.targetRps === row.targetRps &&
+        r.latencyHistogram !== '',
+    );
 
 /** compare.html: the table, then A's and B's spectra overlaid per configuration, then capacity bars. */
-export function comparisonHtml(c: Comparison, a: ResultsFile, b: ResultsFile): string {
-  const blocks: Block[] = [{ h: `mlbench compare — A ${a.runId} vs B ${b.runId}`, level: 2 }];
+export function comparisonHtml(c: Comparison, a: ResultsFile[], b: ResultsFile[]): string {
+  const blocks: Block[] = [{ h: `mlbench compare — A ${c.a.name} vs B ${c.b.name}`, level: 2 }];
   const text = comparisonText(c).split('\n');
   blocks.push({ p: text[0]! });
   if (c.forced || c.differences.notes.length)
@@ -58,8 +60,12 @@ export function comparisonHtml(c: Comparison, a: ResultsFile, b: ResultsFile): s
     list: [...new Set(c.rows.filter((r) => r.test !== 'none').map((r) => `${r.label}: ${r.test}`)), ...c.caveats],
   });
   blocks.push({ h: 'Latency spectra, A solid and B dashed', level: 3 });
-  const inB = new Map(b.summary.map((r) => [`${r.topology}|${r.replicas}|${gatewaysOf(r)}|${r.targetRps}`, r]));
-  for (const ra of a.summary) {
+  const keyOf = (r: SummaryRow) => `${r.topology}|${r.replicas}|${gatewaysOf(r)}|${r.targetRps}`;
+  const inB = new Map(b.flatMap((x) => x.summary).map((r) => [keyOf(r), r]));
+  const seen = new Set<string>();
+  for (const ra of a.flatMap((x) => x.summary)) {
+    if (seen.has(keyOf(ra))) continue;
+    seen.add(keyOf(ra));
     const rb = inB.get(`${ra.topology}|${ra.replicas}|${gatewaysOf(ra)}|${ra.targetRps}`);
     const ta = trialsLike(a, ra);
     const tb = rb ? trialsLike(b, rb) : [];
@@ -85,12 +91,12 @@ export function comparisonHtml(c: Comparison, a: ResultsFile, b: ResultsFile): s
           xAxis: { type: 'category', data: caps.map((r) => r.config) },
           yAxis: { type: 'value', name: 'req/s' },
           series: [
-            { name: `A ${a.runId}`, type: 'bar', label: { show: true, position: 'top' }, data: caps.map((r) => r.a) },
-            { name: `B ${b.runId}`, type: 'bar', label: { show: true, position: 'top' }, data: caps.map((r) => r.b) },
+            { name: `A ${c.a.name}`, type: 'bar', label: { show: true, position: 'top' }, data: caps.map((r) => r.a) },
+            { name: `B ${c.b.name}`, type: 'bar', label: { show: true, position: 'top' }, data: caps.map((r) => r.b) },
           ],
         }),
         caption: 'Capacity bars',
       },
     );
-  return toHtml(blocks, `mlbench compare ${a.runId} vs ${b.runId}`);
+  return toHtml(blocks, `mlbench compare ${c.a.name} vs ${c.b.name}`);
 }

@@ -1,4 +1,7 @@
-import type { Comparison, ComparisonRow } from './compare.js';
+import type { Comparison, ComparisonRow, SideInfo } from './compare.js';
+
+export const sideText = (s: SideInfo) =>
+  s.runIds.length === 1 ? s.runIds[0]! : `${s.name} (${s.runIds.length} runs: ${s.runIds.join(', ')})`;
 
 const num = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3));
 const pct = (x: number | null) => (x === null ? '–' : `${x > 0 ? '+' : ''}${x.toFixed(1)} %`);
@@ -9,7 +12,7 @@ const mark = (r: ComparisonRow) =>
 /** The terminal's view: a Markdown table, the test per figure, what differs, the caveats. */
 export function comparisonText(c: Comparison): string {
   const lines = [
-    `compare A ${c.a.runId} → B ${c.b.runId}: ${c.regressed} regressed, ${c.improved} improved, ${c.rows.length - c.regressed - c.improved} not changed or not tested`,
+    `compare A ${sideText(c.a)} → B ${sideText(c.b)}: ${c.regressed} regressed, ${c.improved} improved, ${c.rows.length - c.regressed - c.improved} not changed or not tested`,
   ];
   if (c.forced) lines.push(`--force: comparing although ${c.differences.blocking.join('; ')}`);
   if (c.differences.notes.length) lines.push(`differs (allowed): ${c.differences.notes.join('; ')}`);

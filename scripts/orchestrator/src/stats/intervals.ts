@@ -48,7 +48,7 @@ export interface Replicates {
   values: Float64Array;
 }
 
-const seedOf = (text: string) => {
+export const seedOf = (text: string) => {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return h >>> 0;
