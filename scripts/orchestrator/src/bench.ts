@@ -115,6 +115,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
     config: {
       plan: plan.preset.name,
       backend: plan.backend.name,
+      implementation: plan.backend.implementation ?? 'mlbench',
       driver: plan.driver,
       topologies: plan.topologies,
       replicas: plan.replicas,

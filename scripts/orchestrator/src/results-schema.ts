@@ -83,6 +83,8 @@ export const RunPhaseSchema = Type.Union([
 
 export const RunResultSchema = Obj({
   phase: RunPhaseSchema,
+  /** Whose services: "mlbench" (ours), or the --backend command deployment file's name (absent before: ours). */
+  implementation: Type.Optional(Str),
   topology: Str,
   backend: Str,
   driver: Str,
@@ -255,6 +257,8 @@ const SloSchema = Obj({ p99Ms: Num, errorRate: Num });
 export const ConfigSchema = Obj({
   plan: Str,
   backend: Str,
+  /** Whose services: "mlbench", or the deployment file's name (--backend command). */
+  implementation: Type.Optional(Str),
   driver: Str,
   topologies: Type.Array(Str),
   replicas: Type.Array(Int),

@@ -30,6 +30,8 @@ export interface UpstreamPoolOptions {
   dispatcher: Dispatcher;
   healthIntervalMs: number;
   healthTimeoutMs: number;
+  /** What the active checks GET (default /readyz); null: no active checks, passive ejection only. */
+  healthPath?: string | null;
   /**
    * Checks in a row that must time out (or break mid-way) before a replica is marked down.
    * One late answer is weak evidence: a stall of the host or of the checker delays every
@@ -197,7 +199,7 @@ export class UpstreamPool {
     try {
       const res = await this.opts.dispatcher.request({
         origin: u.origin,
-        path: '/readyz',
+        path: this.opts.healthPath ?? '/readyz',
         method: 'GET',
         headersTimeout: this.opts.healthTimeoutMs,
         bodyTimeout: this.opts.healthTimeoutMs,
@@ -226,7 +228,7 @@ export class UpstreamPool {
   }
 
   start(): void {
-    if (this.timer) return;
+    if (this.timer || this.opts.healthPath === null) return;
     void this.checkAll();
     this.timer = setInterval(() => void this.checkAll(), this.opts.healthIntervalMs);
     this.timer.unref();

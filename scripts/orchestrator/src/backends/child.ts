@@ -24,6 +24,7 @@ export interface SpawnOptions {
   env: NodeJS.ProcessEnv;
   /** CPU list for taskset (e.g. "1" or "0-1"); ignored when taskset is unavailable. */
   cpus?: string | undefined;
+  cwd?: string | undefined;
 }
 
 export class ChildExitedError extends Error {
@@ -45,7 +46,7 @@ export class ManagedProcess {
       opts.cpus && tasksetPath
         ? [tasksetPath, ['-c', opts.cpus, opts.command, ...opts.args]]
         : [opts.command, opts.args];
-    this.child = spawn(cmd, args, { env: opts.env, stdio });
+    this.child = spawn(cmd, args, { env: opts.env, stdio, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     live.add(this);
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {

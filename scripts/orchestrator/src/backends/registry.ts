@@ -1,3 +1,4 @@
+import type { DeploymentFile } from './deployment-file.js';
 import { deployProcesses } from './process.js';
 import type { Deployment, Topology } from './types.js';
 
@@ -14,6 +15,8 @@ export interface DeployOptions {
 /** Where a topology runs: what it can do, how to check it is there, how to deploy on it. */
 export interface Backend {
   name: BackendName;
+  /** Whose services it runs, when not ours (the deployment file's name). */
+  implementation?: string;
   /** What its components are called in progress lines. */
   units: string;
   /** Faults act on local processes (signals), so only a backend of local processes takes them. */
@@ -27,12 +30,12 @@ export interface Backend {
   cleanupDetached?(): Promise<void>;
 }
 
-export type BackendName = 'process' | 'docker' | 'swarm';
+export type BackendName = 'process' | 'docker' | 'swarm' | 'command';
 
 const cleanupDetached = async () => (await import('./reap.js')).cleanupDetached();
 
 /** Docker modules (dockerode) load only when a Docker backend is used. */
-export const BACKENDS: Record<BackendName, Backend> = {
+export const BACKENDS: Record<Exclude<BackendName, 'command'>, Backend> = {
   process: {
     name: 'process',
     units: 'processes',
@@ -75,4 +78,41 @@ export const BACKENDS: Record<BackendName, Backend> = {
   },
 };
 
-export const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
+/**
+ * The user's own services from a deployment file (`--backend command --deployment FILE`):
+ * local processes like ours, so faults apply; their model is their own, so no sweep.
+ */
+export function commandBackend(deployment: DeploymentFile): Backend {
+  return {
+    name: 'command',
+    implementation: deployment.implementation,
+    units: 'processes',
+    faults: true,
+    anyModel: false,
+    checkReady: async () => undefined,
+    deploy: async (t, replicas, o) =>
+      (await import('./command.js')).deployCommand(t, replicas, {
+        deployment,
+        runId: o.runId,
+        modelPath: o.modelPath,
+        serverCpus: o.serverCpus,
+        gateways: o.gateways,
+      }),
+  };
+}
+
+export const BACKEND_NAMES = [...Object.keys(BACKENDS), 'command'] as BackendName[];
+
+/** The backend a command line names; `command` needs its deployment file, loaded and checked. */
+export async function backendFor(name: BackendName, deploymentPath: string | undefined, topologies: Topology[]): Promise<Backend> {
+  if (name !== 'command') {
+    if (deploymentPath !== undefined) throw new Error('--deployment is for --backend command');
+    return BACKENDS[name];
+  }
+  if (deploymentPath === undefined) throw new Error('--backend command needs --deployment FILE (see reference/article/*.yaml)');
+  const { loadDeploymentFile } = await import('./deployment-file.js');
+  const { checkCommands } = await import('./command.js');
+  const d = await loadDeploymentFile(deploymentPath);
+  checkCommands(d, topologies);
+  return commandBackend(d);
+}

@@ -35,6 +35,10 @@ export interface Deployment {
   hops: number;
   /** How the entry tier's load is spread, for the report's fairness statement. */
   entrySpreading: string;
+  /** What the deployment is an implementation of: "mlbench" (ours), or a deployment file's name. */
+  implementation?: string;
+  /** The entry replicas' health path for the client-side balancer (default /readyz); null: none. */
+  healthPath?: string | null;
   /** x-served-by values → component names, where the service names itself (containers: hostname:port). */
   servedByAlias?: Record<string, string>;
   /** CPU and memory of every component now, by component name (/proc, or the engine's stats). */

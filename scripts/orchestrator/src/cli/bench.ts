@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { PREPROCESS_SYNTAX } from '@mlbench/preprocess';
 import { type Command, Option } from 'commander';
-import { BACKEND_NAMES, BACKENDS, type BackendName } from '../backends/registry.js';
+import { BACKEND_NAMES, type Backend, type BackendName, backendFor } from '../backends/registry.js';
 import { which } from '../backends/which.js';
 import { K6_HINT } from '../driver/k6.js';
 import type { FaultSpec } from '../fault-spec.js';
@@ -27,14 +27,18 @@ import {
 import { abortOnSignals } from './signals.js';
 
 /** Everything `bench` checks before it starts anything: a wrong request costs one line, not a run. */
-async function checkRequest(o: Record<string, any>): Promise<void> {
-  const backend = BACKENDS[o.backend as BackendName];
+async function checkRequest(o: Record<string, any>): Promise<Backend> {
+  const backend = await backendFor(o.backend as BackendName, o.deployment, topologies(o.topology)).catch(
+    (err: Error) => {
+      throw new UsageError(err.message);
+    },
+  );
   if (o.fault && !backend.faults)
     throw new UsageError('--fault needs --backend process (faults act on local processes)');
   if (o.model && !backend.anyModel)
     throw new UsageError('--model needs --backend process (images carry the default model)');
   if (o.preprocess && o.backend !== 'process')
-    throw new UsageError('--preprocess needs --backend process (the images take no PREPROCESS from mlbench)');
+    throw new UsageError('--preprocess needs --backend process (the images and commands take no PREPROCESS from mlbench)');
   await backend.checkReady().catch((err: Error) => {
     throw new UsageError(err.message);
   });
@@ -45,6 +49,7 @@ async function checkRequest(o: Record<string, any>): Promise<void> {
     throw new UsageError('--driver-workers is for --driver builtin (k6 schedules its own VUs)');
   if (o.runId !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(o.runId))
     throw new UsageError('--run-id may only contain letters, digits, ".", "_" and "-"');
+  return backend;
 }
 
 export function benchCommand(program: Command, io: Io): void {
@@ -60,6 +65,10 @@ export function benchCommand(program: Command, io: Io): void {
       new Option('--topology <t>', 'what to deploy').choices(['monolith', 'microservices', 'both']).default('both'),
     )
     .addOption(new Option('--backend <b>', 'where to deploy').choices(BACKEND_NAMES).default('process'))
+    .option(
+      '--deployment <file>',
+      'with --backend command: a YAML or JSON file saying how to start each service (e.g. reference/article/article.yaml)',
+    )
     .addOption(new Option('--driver <d>', 'load generator').choices(['builtin', 'k6']).default('builtin'))
     .option(
       '--driver-workers <n>',
@@ -109,7 +118,7 @@ export function benchCommand(program: Command, io: Io): void {
       preprocessArg,
     )
     .action(async (o) => {
-      await checkRequest(o);
+      const backend = await checkRequest(o);
       // Loaded on demand: charting is heavy and most commands (and every usage error) never need it.
       const { BenchAborted, runBench } = await import('../bench.js');
       const { buildPlan } = await import('../bench-plan.js');
@@ -137,7 +146,6 @@ export function benchCommand(program: Command, io: Io): void {
       if (o.sloMs) scenario.slo = { ...scenario.slo, p99Ms: o.sloMs };
       requirePrometheusIf(o.with);
       const pinning = choosePinning(o.pin, which('taskset') !== undefined);
-      const backend = BACKENDS[o.backend as BackendName];
       const plan = buildPlan({
         preset,
         scenario,

@@ -1,5 +1,14 @@
 import { resolve } from 'node:path';
-import { DEFAULT_MODEL_PATH, FAMILIES, MAX_FEATURES, RANDOM_FEATURES_SIZES, trainToFile } from '@mlbench/model';
+import {
+  DEFAULT_MODEL_PATH,
+  defaultSamples,
+  FAMILIES,
+  MAX_FEATURES,
+  makeSyntheticData,
+  RANDOM_FEATURES_SIZES,
+  trainToFile,
+  writeFileAtomic,
+} from '@mlbench/model';
 import { type Command, Option } from 'commander';
 import { type Io, int, positive } from './args.js';
 
@@ -30,6 +39,29 @@ export function trainCommand(program: Command, io: Io): void {
     .option('--force', 'replace an existing artifact', false)
     .action(async (o) => {
       io.out(`${await trainToFile({ ...o, out: resolve(o.out) })}\n`);
+    });
+  program
+    .command('dataset')
+    .description(
+      'write the seeded synthetic data set `train` fits (linear family) as CSV, for training another stack on the same data',
+    )
+    .option('--features <F>', `number of input features (1..${MAX_FEATURES})`, int('--features', 1, MAX_FEATURES), 8)
+    .option('--seed <n>', 'data set seed', int('--seed', 0), 42)
+    .option('--samples <n>', 'rows (default: as train)', int('--samples', 10))
+    .option('--noise <sd>', 'label noise (as train)', positive('--noise'), 0.1)
+    .requiredOption('--out <csv>', 'CSV to write: a header x0,…,y then one row per sample')
+    .action(async (o) => {
+      const samples = o.samples ?? defaultSamples(o.features);
+      const d = makeSyntheticData(o.features, samples, o.seed, o.noise);
+      const head = [...Array.from({ length: d.features }, (_, i) => `x${i}`), 'y'].join(',');
+      const rows: string[] = [head];
+      for (let r = 0; r < d.rows; r++) {
+        const x = Array.from(d.x.subarray(r * d.features, (r + 1) * d.features));
+        // 17 significant digits: every float64 reads back exactly.
+        rows.push([...x, d.y[r]!].map((v) => v.toPrecision(17)).join(','));
+      }
+      await writeFileAtomic(resolve(o.out), `${rows.join('\n')}\n`);
+      io.out(`${resolve(o.out)}: ${d.rows} rows × ${d.features} features (seed ${o.seed}, noise ${o.noise})\n`);
     });
   program
     .command('models')

@@ -41,11 +41,13 @@ function clientBalancer(
   path: string,
   timeoutMs: number,
   healthIntervalMs: number,
+  healthPath?: string | null,
 ): Sender & { balancer: Balancer } {
   const healthAgent = new Agent({ connections: 2 });
   const pool = new UpstreamPool({
     dispatcher: healthAgent,
     healthIntervalMs,
+    ...(healthPath !== undefined ? { healthPath } : {}),
     healthTimeoutMs: Math.min(HEALTH_CHECK.timeoutMs, healthIntervalMs),
   });
   pool.setOrigins([...pools.keys()]);
@@ -93,7 +95,7 @@ export function senderFor(spec: DriverRunSpec, path: string, poolOf: (origin: st
   if (spec.balancer?.kind === 'client-lb') {
     // Like the gateway, the client-side balancer bounds each try, not only the whole request.
     const tryTimeout = Math.min(spec.timeoutMs, spec.balancer.perTryTimeoutMs);
-    return clientBalancer(byOrigin, path, tryTimeout, spec.balancer.healthIntervalMs);
+    return clientBalancer(byOrigin, path, tryTimeout, spec.balancer.healthIntervalMs, spec.balancer.healthPath);
   }
   return roundRobin(
     spec.targets.map((t) => byOrigin.get(new URL(t).origin)!),

@@ -15,7 +15,15 @@ export interface DriverRunSpec {
   timeoutMs: number;
   progressEveryMs?: number;
   /** Spreading over several targets: plain round robin, or the gateway's balancer run client-side. */
-  balancer?: { kind: 'round-robin' } | { kind: 'client-lb'; healthIntervalMs: number; perTryTimeoutMs: number };
+  balancer?:
+    | { kind: 'round-robin' }
+    | {
+        kind: 'client-lb';
+        healthIntervalMs: number;
+        perTryTimeoutMs: number;
+        /** Active checks' path (default /readyz); null: none (a deployment without a health endpoint). */
+        healthPath?: string | null;
+      };
   /** Extra latency histograms for arrivals scheduled inside these windows (e.g. during a fault). */
   windows?: { name: string; fromMs: number; toMs: number }[];
   /**

@@ -117,7 +117,12 @@ export function driverSpec(s: Scenario, dep: Deployment, label: string, warmup =
     // so do several gateways, which the client spreads over as over monolith replicas.
     balancer:
       dep.topology === 'monolith' || dep.entryUrls.length > 1
-        ? { kind: 'client-lb', healthIntervalMs: HEALTH_CHECK.intervalMs, perTryTimeoutMs: UPSTREAM_TIMEOUTS.perTryMs }
+        ? {
+            kind: 'client-lb',
+            healthIntervalMs: HEALTH_CHECK.intervalMs,
+            perTryTimeoutMs: UPSTREAM_TIMEOUTS.perTryMs,
+            ...(dep.healthPath !== undefined ? { healthPath: dep.healthPath } : {}),
+          }
         : { kind: 'round-robin' },
   };
 }
@@ -250,6 +255,7 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     (targetRps === 0 || achievedRps >= 0.95 * targetRps);
   return {
     phase: meta.phase,
+    implementation: dep.implementation ?? 'mlbench',
     topology: dep.topology,
     backend: dep.backend,
     driver: ctx.driverName,
