@@ -253,7 +253,8 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
         }, c);
         results.capacity.push({
           topology: step.topology,
-          replicas: g.replicas,
+          // The deployment's own count: an external one states it, whatever the plan asked.
+          replicas: d.replicas,
           gateways: d.gateways,
           ...found,
         } satisfies CapacityResult);

@@ -101,7 +101,7 @@ async function startReplica(
     model: o.modelPath,
     dir: o.deployment.dir,
   };
-  const argv = spec.command.map((a) => fill(a, values));
+  const argv = spec.command!.map((a) => fill(a, values));
   const setpriv = which('setpriv');
   const [command, args] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', ...argv]] : [argv[0]!, argv.slice(1)];
   const proc = new ManagedProcess(
@@ -228,7 +228,7 @@ export function checkCommands(d: DeploymentFile, topologies: Topology[]): void {
         `${d.file} describes no ${t} (use --topology ${t === 'monolith' ? 'microservices' : 'monolith'})`,
       );
     for (const [role, spec] of services) {
-      const program = spec.command[0]!;
+      const program = spec.command![0]!;
       if (program.includes('{')) continue;
       const found = program.includes('/') ? existsSync(resolve(d.dir, spec.cwd ?? '.', program)) : which(program);
       if (!found) throw new Error(`${d.file}: ${t}.${role}.command.0: ${program} is not on PATH`);

@@ -14,10 +14,37 @@ import type { ServiceName, Topology } from './types.js';
 
 export const PLACEHOLDERS = ['port', 'host', 'replica', 'name', 'upstreams', 'model', 'dir'] as const;
 
+/** One running replica of a service `--backend external` measures (and never starts or stops). */
+const Endpoint = Type.Object(
+  {
+    /** Where load goes (entry services: the monolith, the gateway). */
+    url: Type.Optional(Type.String({ pattern: '^https?://[^/]+/?$' })),
+    /** Its Prometheus /metrics (base URL or the full /metrics URL), for per-hop server time. */
+    metrics: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Its process, for CPU and memory from /proc. */
+    pid: Type.Optional(Type.Integer({ minimum: 2 })),
+    /** Or its Docker container: the container's main process is sampled. */
+    container: Type.Optional(Type.String({ minLength: 1 })),
+    /** Histogram names when not ours (http_request_duration_seconds, model_inference_duration_seconds). */
+    histograms: Type.Optional(
+      Type.Object(
+        {
+          request: Type.Optional(Type.String({ minLength: 1 })),
+          inference: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 const Service = Type.Object(
   {
-    /** argv of one replica (no shell): e.g. ["/usr/bin/python3", "app.py", "--port", "{port}"]. */
-    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    /** --backend command: argv of one replica (no shell), e.g. ["/usr/bin/python3", "app.py", "--port", "{port}"]. */
+    command: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
+    /** --backend external: the replicas already running (their number is stated, never changed). */
+    at: Type.Optional(Type.Array(Endpoint, { minItems: 1 })),
     /** Working directory, relative to the deployment file (default: its directory). */
     cwd: Type.Optional(Type.String({ minLength: 1 })),
     env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
@@ -55,6 +82,8 @@ export const DeploymentFileSchema = Type.Object(
 );
 
 export type ServiceSpec = Static<typeof Service>;
+export type EndpointSpec = Static<typeof Endpoint>;
+export type DeploymentKind = 'command' | 'external';
 export type DeploymentFileData = Static<typeof DeploymentFileSchema>;
 
 export interface DeploymentFile extends DeploymentFileData {
@@ -84,7 +113,25 @@ function checkPlaceholders(data: DeploymentFileData, file: string): void {
   for (const t of ['monolith', 'microservices'] as const) if (data[t]) walk(data[t], t);
 }
 
-export function checkDeploymentFile(data: unknown, file: string): DeploymentFile {
+/** Every service has what its backend needs: a command to start, or the replicas to find. */
+function checkKind(d: DeploymentFileData, file: string, kind: DeploymentKind): void {
+  for (const t of ['monolith', 'microservices'] as const) {
+    const services = d[t] as Record<string, ServiceSpec> | undefined;
+    for (const [role, spec] of Object.entries(services ?? {})) {
+      const field = `${t}.${role}`;
+      if (kind === 'command' && !spec.command)
+        throw new Error(`${file}: ${field}.command: missing (--backend command starts each replica from it)`);
+      if (kind === 'external' && !spec.at)
+        throw new Error(`${file}: ${field}.at: missing (--backend external measures the replicas listed there)`);
+      if (kind === 'external' && role !== 'prediction')
+        spec.at!.forEach((e, i) => {
+          if (!e.url) throw new Error(`${file}: ${field}.at.${i}.url: missing (load goes to the ${role})`);
+        });
+    }
+  }
+}
+
+export function checkDeploymentFile(data: unknown, file: string, kind: DeploymentKind = 'command'): DeploymentFile {
   const first = Value.Errors(DeploymentFileSchema, data).First();
   if (first) {
     const got = first.value === undefined ? 'missing' : JSON.stringify(first.value)?.slice(0, 60);
@@ -92,10 +139,12 @@ export function checkDeploymentFile(data: unknown, file: string): DeploymentFile
   }
   const d = data as DeploymentFileData;
   if (!d.monolith && !d.microservices) throw new Error(`${file}: describes neither monolith nor microservices`);
+  checkKind(d, file, kind);
   checkPlaceholders(d, file);
   if (
+    kind === 'command' &&
     d.microservices &&
-    !d.microservices.gateway.command.some((a) => a.includes('{upstreams}')) &&
+    !d.microservices.gateway.command!.some((a) => a.includes('{upstreams}')) &&
     !Object.values(d.microservices.gateway.env ?? {}).some((v) => v.includes('{upstreams}'))
   )
     throw new Error(
@@ -119,7 +168,7 @@ export function checkDeploymentFile(data: unknown, file: string): DeploymentFile
   };
 }
 
-export async function loadDeploymentFile(file: string): Promise<DeploymentFile> {
+export async function loadDeploymentFile(file: string, kind: DeploymentKind = 'command'): Promise<DeploymentFile> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -136,7 +185,7 @@ export async function loadDeploymentFile(file: string): Promise<DeploymentFile> 
       `${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
     );
   }
-  return checkDeploymentFile(data, file);
+  return checkDeploymentFile(data, file, kind);
 }
 
 /** The services of a topology, in start order (upstreams first), with their roles. */

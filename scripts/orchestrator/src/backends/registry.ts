@@ -30,12 +30,12 @@ export interface Backend {
   cleanupDetached?(): Promise<void>;
 }
 
-export type BackendName = 'process' | 'docker' | 'swarm' | 'command';
+export type BackendName = 'process' | 'docker' | 'swarm' | 'command' | 'external';
 
 const cleanupDetached = async () => (await import('./reap.js')).cleanupDetached();
 
 /** Docker modules (dockerode) load only when a Docker backend is used. */
-export const BACKENDS: Record<Exclude<BackendName, 'command'>, Backend> = {
+export const BACKENDS: Record<Exclude<BackendName, 'command' | 'external'>, Backend> = {
   process: {
     name: 'process',
     units: 'processes',
@@ -101,18 +101,62 @@ export function commandBackend(deployment: DeploymentFile): Backend {
   };
 }
 
-export const BACKEND_NAMES = [...Object.keys(BACKENDS), 'command'] as BackendName[];
+/** What is already running (`--backend external`): measured where it is, never started, scaled or stopped. */
+export function externalBackend(deployment: DeploymentFile, allowRemote: boolean): Backend {
+  return {
+    name: 'external',
+    implementation: deployment.implementation,
+    units: 'components',
+    faults: false,
+    anyModel: false,
+    checkReady: async () => undefined,
+    deploy: async (t) => (await import('./external.js')).deployExternal(t, deployment, { allowRemote }),
+  };
+}
 
-/** The backend a command line names; `command` needs its deployment file, loaded and checked. */
-export async function backendFor(name: BackendName, deploymentPath: string | undefined, topologies: Topology[]): Promise<Backend> {
-  if (name !== 'command') {
-    if (deploymentPath !== undefined) throw new Error('--deployment is for --backend command');
+export const BACKEND_NAMES = [...Object.keys(BACKENDS), 'command', 'external'] as BackendName[];
+
+export interface BackendRequest {
+  deployment?: string | undefined;
+  /** --target topology=URL[,URL…] (external). */
+  targets?: string[] | undefined;
+  allowRemote?: boolean | undefined;
+  /** The stated replica count for --target microservices (its prediction replicas are not seen). */
+  statedReplicas?: number | undefined;
+}
+
+/** The backend a command line names; `command` and `external` need their deployment, loaded and checked. */
+export async function backendFor(name: BackendName, r: BackendRequest, topologies: Topology[]): Promise<Backend> {
+  if (name !== 'command' && name !== 'external') {
+    if (r.deployment !== undefined) throw new Error('--deployment is for --backend command or external');
+    if (r.targets?.length) throw new Error('--target is for --backend external');
     return BACKENDS[name];
   }
-  if (deploymentPath === undefined) throw new Error('--backend command needs --deployment FILE (see reference/article/*.yaml)');
-  const { loadDeploymentFile } = await import('./deployment-file.js');
-  const { checkCommands } = await import('./command.js');
-  const d = await loadDeploymentFile(deploymentPath);
-  checkCommands(d, topologies);
-  return commandBackend(d);
+  const { loadDeploymentFile, servicesOf } = await import('./deployment-file.js');
+  if (name === 'command') {
+    if (r.targets?.length) throw new Error('--target is for --backend external');
+    if (r.deployment === undefined)
+      throw new Error('--backend command needs --deployment FILE (see reference/article/article.yaml)');
+    const { checkCommands } = await import('./command.js');
+    const d = await loadDeploymentFile(r.deployment, 'command');
+    checkCommands(d, topologies);
+    return commandBackend(d);
+  }
+  if ((r.deployment === undefined) === !r.targets?.length)
+    throw new Error('--backend external needs --target topology=URL[,URL…] or --deployment FILE (one of them)');
+  const { targetsToDeployment, checkTargetHost } = await import('./external.js');
+  const d =
+    r.deployment !== undefined
+      ? await loadDeploymentFile(r.deployment, 'external')
+      : targetsToDeployment(r.targets!, r.statedReplicas);
+  for (const t of topologies) {
+    const services = servicesOf(d, t);
+    if (!services)
+      throw new Error(
+        `${d.file === '--target' ? `no --target ${t}=URL` : `${d.file} describes no ${t}`} (use --topology ${t === 'monolith' ? 'microservices' : 'monolith'}, or add it)`,
+      );
+    for (const [, spec] of services)
+      for (const e of spec.at!) for (const u of [e.url, e.metrics]) if (u) checkTargetHost(u, r.allowRemote === true);
+  }
+  return externalBackend(d, r.allowRemote === true);
 }

@@ -28,17 +28,23 @@ import { abortOnSignals } from './signals.js';
 
 /** Everything `bench` checks before it starts anything: a wrong request costs one line, not a run. */
 async function checkRequest(o: Record<string, any>): Promise<Backend> {
-  const backend = await backendFor(o.backend as BackendName, o.deployment, topologies(o.topology)).catch(
-    (err: Error) => {
-      throw new UsageError(err.message);
-    },
-  );
+  if (o.backend === 'external' && (o.replicas?.length ?? 0) > 1)
+    throw new UsageError('--backend external scales nothing: give one --replicas, the count that is running');
+  const backend = await backendFor(
+    o.backend as BackendName,
+    { deployment: o.deployment, targets: o.target, allowRemote: o.allowRemote, statedReplicas: o.replicas?.[0] },
+    topologies(o.topology),
+  ).catch((err: Error) => {
+    throw new UsageError(err.message);
+  });
   if (o.fault && !backend.faults)
     throw new UsageError('--fault needs --backend process (faults act on local processes)');
   if (o.model && !backend.anyModel)
     throw new UsageError('--model needs --backend process (images carry the default model)');
   if (o.preprocess && o.backend !== 'process')
-    throw new UsageError('--preprocess needs --backend process (the images and commands take no PREPROCESS from mlbench)');
+    throw new UsageError(
+      '--preprocess needs --backend process (the images and commands take no PREPROCESS from mlbench)',
+    );
   await backend.checkReady().catch((err: Error) => {
     throw new UsageError(err.message);
   });
@@ -67,8 +73,14 @@ export function benchCommand(program: Command, io: Io): void {
     .addOption(new Option('--backend <b>', 'where to deploy').choices(BACKEND_NAMES).default('process'))
     .option(
       '--deployment <file>',
-      'with --backend command: a YAML or JSON file saying how to start each service (e.g. reference/article/article.yaml)',
+      'with --backend command: how to start each service; with --backend external: where each runs (YAML or JSON, e.g. reference/article/article.yaml)',
     )
+    .option(
+      '--target <topology=URLs>',
+      'with --backend external: entry URLs of a running deployment, e.g. monolith=http://127.0.0.1:5000 (repeatable)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option('--allow-remote', 'with --backend external: allow targets that are not on this machine')
     .addOption(new Option('--driver <d>', 'load generator').choices(['builtin', 'k6']).default('builtin'))
     .option(
       '--driver-workers <n>',
@@ -152,7 +164,8 @@ export function benchCommand(program: Command, io: Io): void {
         backend,
         driver: o.driver,
         topologies: topologies(o.topology),
-        replicas: o.replicas ?? (fault ? [3] : preset.replicas),
+        // What is running is what is measured: one deployment per topology, its count stated.
+        replicas: backend.name === 'external' ? [1] : (o.replicas ?? (fault ? [3] : preset.replicas)),
         gateways: o.gateways,
         trials: o.trials ?? preset.trials,
         capacity: o.capacity,

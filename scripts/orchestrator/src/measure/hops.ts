@@ -33,9 +33,11 @@ export async function scrapeAll(components: Component[]): Promise<MetricsSnapsho
           return;
         }
         const samples = parsePrometheusText(await res.body.text());
+        // Another stack's histogram (mapped by name) is taken whole: its route labels are its own.
+        const req = c.histograms?.request;
         snap.set(c.name, {
-          request: histogramOf(samples, 'http_request_duration_seconds', isPredictRoute),
-          inference: histogramOf(samples, 'model_inference_duration_seconds', () => true),
+          request: histogramOf(samples, req ?? 'http_request_duration_seconds', req ? () => true : isPredictRoute),
+          inference: histogramOf(samples, c.histograms?.inference ?? 'model_inference_duration_seconds', () => true),
         });
       } catch {
         // The component is down (a fault scenario); its hop is reported from what was scraped.
