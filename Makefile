@@ -13,7 +13,7 @@ BUILD_STAMP := scripts/orchestrator/dist/cli.js
 MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
-.PHONY: help install build test lint bench bench-quick bench-sweep bench-monolith bench-microservices bench-resilience report clean \
+.PHONY: help install build test lint bench bench-quick bench-sweep bench-monolith bench-microservices bench-resilience bench-article report clean \
 	engine images up-monolith up-microservices down compose-config bench-docker perf \
 	swarm-up swarm-down bench-swarm k8s-render push-images
 
@@ -70,6 +70,11 @@ bench-microservices: build ## Gateway + prediction replicas alone, replicas 1 an
 
 bench-resilience: build ## Both topologies, 3 replicas, one replica killed at 10 s: errors, recovery, p99 during the fault
 	$(MLBENCH) bench --fault $(or $(FAULT),kill@10s) $(ARGS)
+
+bench-article: build ## The article's Flask services and ours, started the same way, in one run: claim vs its code vs ours
+	scripts/article/prepare.sh
+	$(MLBENCH) bench --backend command --deployment reference/article/article.yaml,reference/mlbench.yaml \
+	  --scenario article --plan quick $(ARGS)
 
 report: build ## Re-render a report: make report DIR=results/<run-id>
 	$(MLBENCH) report $(DIR)

@@ -9,9 +9,9 @@ export type DriverName = 'builtin' | 'k6';
 
 /** One measurement on a deployment. */
 export type Step =
-  | { kind: 'trial'; topology: Topology; trial: number }
-  | { kind: 'fault'; topology: Topology; trial: number; fault: FaultSpec }
-  | { kind: 'capacity'; topology: Topology }
+  | { kind: 'trial'; topology: Topology; trial: number; implementation?: string }
+  | { kind: 'fault'; topology: Topology; trial: number; fault: FaultSpec; implementation?: string }
+  | { kind: 'capacity'; topology: Topology; implementation?: string }
   /** The sweep at one model cost: a capacity search, then (after both) a run at the common rate. */
   | { kind: 'sweep'; topology: Topology }
   | { kind: 'sweep-rate'; topology: Topology };
@@ -51,6 +51,12 @@ export interface BenchPlan {
   capacity: Plan['capacity'];
   sweep: Plan['sweep'];
   groups: DeploymentGroup[];
+  /**
+   * Several implementations in one run (--backend command with several deployment files):
+   * each group deploys every one of them, and trials alternate over all (A₁ B₁ A₂ B₂ …).
+   * [undefined]: the backend's one implementation.
+   */
+  implementations: (string | undefined)[];
   /** Measured runs the plan makes (each capacity search counts its probe budget and warm-up). */
   runCount: number;
   /** What was asked for and will not run, and why. */
@@ -93,12 +99,21 @@ export function buildPlan(r: PlanRequest): BenchPlan {
   const sweep = sweepAsked && r.backend.anyModel && r.topologies.length === 2 ? r.preset.sweep : null;
 
   const gatewayCounts = r.gateways?.length ? r.gateways : [1];
+  const implementations: (string | undefined)[] = r.backend.implementations ?? [undefined];
   const measured = (replicas: number, topologies: Topology[], gateways: number): DeploymentGroup => {
     const steps: Step[] = [];
+    const of = (implementation: string | undefined) => (implementation ? { implementation } : {});
     for (let trial = 1; trial <= r.trials; trial++)
-      for (const topology of topologies)
-        steps.push(fault ? { kind: 'fault', topology, trial, fault } : { kind: 'trial', topology, trial });
-    if (capacity) for (const topology of topologies) steps.push({ kind: 'capacity', topology });
+      for (const impl of implementations)
+        for (const topology of topologies)
+          steps.push(
+            fault
+              ? { kind: 'fault', topology, trial, fault, ...of(impl) }
+              : { kind: 'trial', topology, trial, ...of(impl) },
+          );
+    if (capacity)
+      for (const impl of implementations)
+        for (const topology of topologies) steps.push({ kind: 'capacity', topology, ...of(impl) });
     return { replicas, gateways, topologies, model: null, scenario: r.scenario, steps };
   };
   // The monolith interleaves with the first gateway count; the tiers then scale apart: each
@@ -134,6 +149,7 @@ export function buildPlan(r: PlanRequest): BenchPlan {
     capacity,
     sweep,
     groups,
+    implementations,
     runCount,
     notes,
   };

@@ -184,7 +184,12 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
    * sweep point reads its replica's own inference time first: it sets the point's SLO and
    * the warm-up rate (a 20 ms model warmed at 500 req/s would only queue).
    */
-  const deploy = async (t: Topology, g: DeploymentGroup, warmMs = plan.preset.deployWarmupMs) => {
+  const deploy = async (
+    t: Topology,
+    g: DeploymentGroup,
+    warmMs = plan.preset.deployWarmupMs,
+    implementation?: string,
+  ) => {
     checkAbort();
     const path =
       g.model === null ? modelPath : await sweepModelPath(g.model, (l) => o.progress.log(l), pre?.outputFeatures);
@@ -194,6 +199,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       runId: o.runId,
       serverCpus: o.pinning.serverCpus,
       gateways: t === 'microservices' ? g.gateways : undefined,
+      implementation,
     });
     live.add(d);
     await prom?.setTargets(d.topology, deploymentTargets(d));
@@ -230,7 +236,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       throw err;
     }
   };
-  const execute = async (step: Step, d: Deployment, g: DeploymentGroup, deployments: Map<Topology, Deployment>) => {
+  const execute = async (step: Step, d: Deployment, g: DeploymentGroup, deployments: Map<string, Deployment>) => {
     switch (step.kind) {
       case 'trial':
         return record(await guarded(() => measureRun(ctx, d, g.scenario, { phase: 'trial', trial: step.trial })));
@@ -256,6 +262,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
           // The deployment's own count: an external one states it, whatever the plan asked.
           replicas: d.replicas,
           gateways: d.gateways,
+          ...(d.implementation && d.implementation !== 'mlbench' ? { implementation: d.implementation } : {}),
           ...found,
         } satisfies CapacityResult);
         await save();
@@ -290,11 +297,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
     );
   };
   /** Both topologies at half the lower of their capacities: p50, p99, CPU and memory. */
-  const sweepAtCommonRate = async (
-    searched: Deployment,
-    g: DeploymentGroup,
-    deployments: Map<Topology, Deployment>,
-  ) => {
+  const sweepAtCommonRate = async (searched: Deployment, g: DeploymentGroup, deployments: Map<string, Deployment>) => {
     const pt = points.get(searched)!;
     const sw = plan.sweep!;
     const peers = [...points.entries()].filter(([x, p]) => p.label === pt.label && live.has(x)).map(([, p]) => p);
@@ -357,14 +360,24 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
 
   try {
     for (const g of plan.groups) {
-      const deployments = new Map<Topology, Deployment>();
+      // Keyed by topology, or implementation|topology when the run has several implementations.
+      const deployments = new Map<string, Deployment>();
+      const keyOf = (impl: string | undefined, t: Topology) => (impl ? `${impl}|${t}` : t);
       try {
-        for (const t of g.topologies) deployments.set(t, await deploy(t, g));
+        for (const impl of plan.implementations)
+          for (const t of g.topologies)
+            deployments.set(keyOf(impl, t), await deploy(t, g, plan.preset.deployWarmupMs, impl));
         if (g.model === null)
           o.progress.log(
             `deployed ${[...deployments.values()].map((d) => `${configLabel(d)}: ${d.components.length} ${plan.backend.units}`).join(', ')}`,
           );
-        for (const step of g.steps) await execute(step, deployments.get(step.topology)!, g, deployments);
+        for (const step of g.steps)
+          await execute(
+            step,
+            deployments.get(keyOf('implementation' in step ? step.implementation : undefined, step.topology))!,
+            g,
+            deployments,
+          );
       } finally {
         for (const d of deployments.values()) if (live.has(d)) await undeploy(d);
         for (const d of deployments.values()) points.delete(d);

@@ -3,8 +3,35 @@ export function gatewaysOf(x: { topology: string; gateways?: number | undefined 
   return x.gateways ?? (x.topology === 'microservices' ? 1 : 0);
 }
 
-/** How a configuration is named everywhere: "monolith×2", "microservices×4 (2 gateways)". */
-export function configLabel(x: { topology: string; replicas: number; gateways?: number | undefined }): string {
+/** Whose services a run or row measured: ours unless recorded otherwise (--backend command/external). */
+export function implementationOf(x: { implementation?: string | undefined }): string {
+  return x.implementation ?? 'mlbench';
+}
+
+type Config = {
+  topology: string;
+  replicas: number;
+  gateways?: number | undefined;
+  implementation?: string | undefined;
+};
+
+/**
+ * How a configuration is named everywhere: "monolith×2", "microservices×4 (2 gateways)";
+ * another implementation's is prefixed with its name: "article-flask monolith×1".
+ */
+export function configLabel(x: Config): string {
   const g = gatewaysOf(x);
-  return g > 1 ? `${x.topology}×${x.replicas} (${g} gateways)` : `${x.topology}×${x.replicas}`;
+  const base = g > 1 ? `${x.topology}×${x.replicas} (${g} gateways)` : `${x.topology}×${x.replicas}`;
+  const impl = implementationOf(x);
+  return impl === 'mlbench' ? base : `${impl} ${base}`;
+}
+
+/** The same configuration: implementation, topology, replicas and gateways all equal. */
+export function sameConfig(a: Config, b: Config): boolean {
+  return (
+    implementationOf(a) === implementationOf(b) &&
+    a.topology === b.topology &&
+    a.replicas === b.replicas &&
+    gatewaysOf(a) === gatewaysOf(b)
+  );
 }

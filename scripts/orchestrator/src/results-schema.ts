@@ -174,6 +174,7 @@ export const CapacityProbeSchema = Obj({
 
 export const CapacityResultSchema = Obj({
   topology: Str,
+  implementation: Type.Optional(Str),
   replicas: Int,
   gateways: Type.Optional(Int),
   /** Highest probed rate that met the SLO (0 if none did). */
@@ -213,6 +214,8 @@ export const SpreadSchema = Obj({ median: Num, min: Num, max: Num, n: Int, ci: T
 
 export const SummaryRowSchema = Obj({
   topology: Str,
+  /** Whose services (absent: ours). */
+  implementation: Type.Optional(Str),
   replicas: Int,
   gateways: Type.Optional(Int),
   hopCount: Int,

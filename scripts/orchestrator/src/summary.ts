@@ -1,4 +1,4 @@
-import { gatewaysOf } from './labels.js';
+import { gatewaysOf, implementationOf, sameConfig } from './labels.js';
 import type { CapacityResult, Interval, RunResult, Spread, SummaryRow } from './results.js';
 import { spread } from './spread.js';
 import { intervalsOf } from './stats/intervals.js';
@@ -47,23 +47,24 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
   const groups = new Map<string, RunResult[]>();
   for (const r of runs) {
     if (r.phase !== 'trial') continue;
-    const key = `${r.topology}|${r.replicas}|${gatewaysOf(r)}`;
+    const key = `${r.topology}|${r.replicas}|${gatewaysOf(r)}|${implementationOf(r)}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   const rows: SummaryRow[] = [];
   for (const [key, all] of groups) {
-    const [topology, replicasText, gatewaysText] = key.split('|');
+    const [topology, replicasText, gatewaysText, implementation] = key.split('|');
     const replicas = Number(replicasText);
     const gateways = Number(gatewaysText);
     const valid = all.filter((r) => r.valid);
     const rss: Record<string, number> = {};
     for (const r of valid) peakRssByKind(r, rss);
-    const cap = capacity.find((c) => c.topology === topology && c.replicas === replicas && gatewaysOf(c) === gateways);
+    const cap = capacity.find((c) => sameConfig(c, { topology: topology!, replicas, gateways, implementation }));
     const overheads = valid.map(gatewayOverheadMs).filter((x): x is number => x !== null);
     const ci = intervalsOf(valid, key);
     const withCi = (s: Spread, i: Interval | undefined): Spread => (i ? { ...s, ci: i } : s);
     rows.push({
       topology: topology!,
+      ...(implementation !== 'mlbench' ? { implementation: implementation! } : {}),
       replicas,
       gateways,
       hopCount: all[0]!.hopCount,
@@ -90,6 +91,12 @@ export function summarize(runs: RunResult[], capacity: CapacityResult[]): Summar
   }
   // Monolith first: it is the baseline every other figure is compared with.
   return rows.sort(
-    (a, b) => a.replicas - b.replicas || b.topology.localeCompare(a.topology) || (a.gateways ?? 0) - (b.gateways ?? 0),
+    (a, b) =>
+      a.replicas - b.replicas ||
+      b.topology.localeCompare(a.topology) ||
+      (a.gateways ?? 0) - (b.gateways ?? 0) ||
+      // Ours first within a configuration, then the others by name.
+      Number(implementationOf(a) !== 'mlbench') - Number(implementationOf(b) !== 'mlbench') ||
+      implementationOf(a).localeCompare(implementationOf(b)),
   );
 }

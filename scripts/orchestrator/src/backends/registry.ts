@@ -10,6 +10,8 @@ export interface DeployOptions {
   gateways?: number | undefined;
   /** Environment for every service (process backend only: images take theirs from compose). */
   extraEnv?: Record<string, string> | undefined;
+  /** Which of the backend's implementations to deploy (several deployment files). */
+  implementation?: string | undefined;
 }
 
 /** Where a topology runs: what it can do, how to check it is there, how to deploy on it. */
@@ -17,6 +19,8 @@ export interface Backend {
   name: BackendName;
   /** Whose services it runs, when not ours (the deployment file's name). */
   implementation?: string;
+  /** Several in one run (deploy picks one by DeployOptions.implementation). */
+  implementations?: string[];
   /** What its components are called in progress lines. */
   units: string;
   /** Faults act on local processes (signals), so only a backend of local processes takes them. */
@@ -82,17 +86,21 @@ export const BACKENDS: Record<Exclude<BackendName, 'command' | 'external'>, Back
  * The user's own services from a deployment file (`--backend command --deployment FILE`):
  * local processes like ours, so faults apply; their model is their own, so no sweep.
  */
-export function commandBackend(deployment: DeploymentFile): Backend {
+export function commandBackend(files: DeploymentFile[]): Backend {
+  const names = files.map((f) => f.implementation);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new Error(`two deployment files are both named ${twice}: give one of them another name`);
   return {
     name: 'command',
-    implementation: deployment.implementation,
+    implementation: names.join('+'),
+    ...(files.length > 1 ? { implementations: names } : {}),
     units: 'processes',
     faults: true,
     anyModel: false,
     checkReady: async () => undefined,
     deploy: async (t, replicas, o) =>
       (await import('./command.js')).deployCommand(t, replicas, {
-        deployment,
+        deployment: files.find((f) => f.implementation === o.implementation) ?? files[0]!,
         runId: o.runId,
         modelPath: o.modelPath,
         serverCpus: o.serverCpus,
@@ -138,9 +146,10 @@ export async function backendFor(name: BackendName, r: BackendRequest, topologie
     if (r.deployment === undefined)
       throw new Error('--backend command needs --deployment FILE (see reference/article/article.yaml)');
     const { checkCommands } = await import('./command.js');
-    const d = await loadDeploymentFile(r.deployment, 'command');
-    checkCommands(d, topologies);
-    return commandBackend(d);
+    // Several files (a,b): every implementation deployed in the same run, trials alternating over them.
+    const files = await Promise.all(r.deployment.split(',').map((f) => loadDeploymentFile(f, 'command')));
+    for (const d of files) checkCommands(d, topologies);
+    return commandBackend(files);
   }
   if ((r.deployment === undefined) === !r.targets?.length)
     throw new Error('--backend external needs --target topology=URL[,URL…] or --deployment FILE (one of them)');

@@ -1,4 +1,4 @@
-import { configLabel, gatewaysOf } from '../labels.js';
+import { configLabel, sameConfig as sameConfigOf } from '../labels.js';
 import type { CapacityResult, Interval, ResultsFile, RunResult, SummaryRow } from '../results-schema.js';
 import {
   BOOTSTRAP_REPLICATES,
@@ -85,8 +85,9 @@ const MIN_RUNS_FOR_RUN_LEVEL_ONLY = 3;
 
 const rowKey = (r: SummaryRow) => `${configLabel(r)} @ ${r.targetRps} req/s`;
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-const sameConfig = (row: SummaryRow) => (r: { topology: string; replicas: number; gateways?: number }) =>
-  r.topology === row.topology && r.replicas === row.replicas && gatewaysOf(r) === gatewaysOf(row);
+const sameConfig =
+  (row: SummaryRow) => (r: { topology: string; replicas: number; gateways?: number; implementation?: string }) =>
+    sameConfigOf(r, row);
 
 function trials(res: ResultsFile, row: SummaryRow): RunResult[] {
   const same = sameConfig(row);

@@ -1,4 +1,4 @@
-import { gatewaysOf } from '../labels.js';
+import { configLabel, sameConfig } from '../labels.js';
 import { renderSvg, spectrumSeries, spectrumSvg } from '../report/charts.js';
 import type { Block } from '../report/document.js';
 import { toHtml } from '../report/render.js';
@@ -13,9 +13,7 @@ const trialsLike = (runs: ResultsFile[], row: SummaryRow) =>
       (r: RunResult) =>
         r.phase === 'trial' &&
         r.valid &&
-        r.topology === row.topology &&
-        r.replicas === row.replicas &&
-        gatewaysOf(r) === gatewaysOf(row) &&
+        sameConfig(r, row) &&
         r.targetRps === row.targetRps &&
         r.latencyHistogram !== '',
     );
@@ -60,17 +58,17 @@ export function comparisonHtml(c: Comparison, a: ResultsFile[], b: ResultsFile[]
     list: [...new Set(c.rows.filter((r) => r.test !== 'none').map((r) => `${r.label}: ${r.test}`)), ...c.caveats],
   });
   blocks.push({ h: 'Latency spectra, A solid and B dashed', level: 3 });
-  const keyOf = (r: SummaryRow) => `${r.topology}|${r.replicas}|${gatewaysOf(r)}|${r.targetRps}`;
+  const keyOf = (r: SummaryRow) => `${configLabel(r)}|${r.targetRps}`;
   const inB = new Map(b.flatMap((x) => x.summary).map((r) => [keyOf(r), r]));
   const seen = new Set<string>();
   for (const ra of a.flatMap((x) => x.summary)) {
     if (seen.has(keyOf(ra))) continue;
     seen.add(keyOf(ra));
-    const rb = inB.get(`${ra.topology}|${ra.replicas}|${gatewaysOf(ra)}|${ra.targetRps}`);
+    const rb = inB.get(keyOf(ra));
     const ta = trialsLike(a, ra);
     const tb = rb ? trialsLike(b, rb) : [];
     if (!rb || ta.length === 0 || tb.length === 0) continue;
-    const name = `${ra.topology}×${ra.replicas}${gatewaysOf(ra) > 1 ? ` (${gatewaysOf(ra)} gw)` : ''} @ ${ra.targetRps}`;
+    const name = `${configLabel(ra)} @ ${ra.targetRps}`;
     blocks.push({
       chart: spectrumSvg(
         [spectrumSeries(`A ${name}`, ta), spectrumSeries(`B ${name}`, tb, true)],

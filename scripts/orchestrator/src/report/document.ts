@@ -1,7 +1,8 @@
-import { configLabel, gatewaysOf } from '../labels.js';
+import { configLabel, gatewaysOf, implementationOf } from '../labels.js';
 import type { ResultsFile, RunResult, Spread, SummaryRow } from '../results.js';
 import * as charts from './charts.js';
 import { fmt } from './format.js';
+import { implementationsSection } from './implementations-section.js';
 import { sweepSection } from './sweep-section.js';
 
 /** The report as blocks, rendered both to Markdown and to self-contained HTML. */
@@ -60,7 +61,7 @@ function headline(rows: SummaryRow[]): Block {
         'valid trials',
       ],
       rows: rows.map((r) => [
-        r.topology,
+        implementationOf(r) === 'mlbench' ? r.topology : `${implementationOf(r)} ${r.topology}`,
         gatewaysOf(r) > 1 ? `${r.replicas} (${gatewaysOf(r)} gateways)` : r.replicas,
         r.hopCount,
         `${fmt(r.achievedRps.median, 0)} / ${fmt(r.targetRps, 0)}`,
@@ -81,7 +82,11 @@ function headline(rows: SummaryRow[]): Block {
 
 /** What the run says about the article's "50 ms vs 70 ms" and "microservices use resources better". */
 export function verdict(r: ResultsFile): Block[] {
-  const one = r.summary.filter((s) => s.replicas === Math.min(...r.summary.map((x) => x.replicas)));
+  // With several implementations, the verdict is about ours (the others have their own section).
+  const impls = new Set(r.summary.map(implementationOf));
+  const own = impls.has('mlbench') ? 'mlbench' : [...impls][0];
+  const rows = r.summary.filter((s) => implementationOf(s) === own);
+  const one = rows.filter((s) => s.replicas === Math.min(...rows.map((x) => x.replicas)));
   const mono = one.find((s) => s.topology === 'monolith');
   // The article's comparison: one gateway (further gateway counts are in the table).
   const micro =
@@ -94,6 +99,7 @@ export function verdict(r: ResultsFile): Block[] {
       (x) =>
         x.phase === 'trial' &&
         x.valid &&
+        implementationOf(x) === own &&
         x.topology === t &&
         x.replicas === mono.replicas &&
         gatewaysOf(x) === (t === 'monolith' ? 0 : gatewaysOf(micro)),
@@ -263,6 +269,7 @@ export function buildDocument(r: ResultsFile): Block[] {
       p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO (a rate passes only if every probe at it passes, or 2 of 3 where two disagreed; failed = errors + dropped arrivals); “≥” means it is a bound: “load generator limit” when the load generator could not hold a higher rate (those probes judge the generator, not the server), “search range” when no probe failed (raise maxProbes or use --plan full).',
     },
     ...verdict(r),
+    ...implementationsSection(r),
   ];
   const k6WithoutBalancer = c.driver === 'k6' && c.topologies.includes('monolith') && c.replicas.some((n) => n > 1);
   if (saturated || invalid || k6WithoutBalancer)
