@@ -94,6 +94,6 @@ t.test('mlbench bench --preprocess: both topologies pay the same API work, and r
   t.same(new Set(trials.map((x) => x.topology)), new Set(['monolith', 'microservices']));
   for (const x of trials) t.equal(x.errors.count, 0, `${x.topology}: no errors`);
   const bad = await runCli(['bench', '--preprocess', 'raw=8,expand=cubic']);
-  t.equal(bad.code, 1);
+  t.equal(bad.code, 2, 'a usage error: exit 2');
   t.match(bad.err, /^mlbench: .*expand must be none, pairwise or projection:N/);
 });

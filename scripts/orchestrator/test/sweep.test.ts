@@ -23,7 +23,7 @@ t.test('sweep model labels round-trip and bad ones are refused', async (t) => {
   for (const l of ['linear-f8', 'rf-xs', 'rf-xl', 'rf-m+512MB']) t.equal(sweepModelLabel(parseSweepModel(l)), l);
   t.throws(() => parseSweepModel('rf-huge'), /sweep model must be linear-fN or rf-SIZE/);
   const bad = await runCli(['bench', '--sweep-models', 'linear-f8,bogus']);
-  t.equal(bad.code, 1);
+  t.equal(bad.code, 2, 'a usage error: exit 2');
   t.match(bad.err, /^mlbench: .*sweep model must be/);
 });
 

@@ -107,8 +107,9 @@ function checkPlaceholders(data: DeploymentFileData, file: string): void {
           throw new Error(
             `${file}: ${path}: unknown placeholder {${m[1]}}; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}`,
           );
-    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}.${i}`));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    } else if (Array.isArray(v)) {
+      for (const [i, x] of v.entries()) walk(x, `${path}.${i}`);
+    } else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
   };
   for (const t of ['monolith', 'microservices'] as const) if (data[t]) walk(data[t], t);
 }
