@@ -1,11 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { CLI, processesOfRun } from './helpers.js';
+import { CLI, processesOfRun, spawnCliUntilDeployed } from './helpers.js';
 
 const mlbench = (args: string[], timeout = 60_000) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
@@ -66,20 +66,12 @@ t.test('Ctrl-C during a bench: no process left, results marked incomplete', asyn
     JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s', warmup: '0s' }),
   );
   const runId = `sigint-${process.pid}`;
-  const child = spawn(
-    process.execPath,
-    [CLI, 'bench', '--scenario', scenario, '--run-id', runId, '--out', out, '--no-capacity'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!/deployed/.test(stderr) && Date.now() < deadline) await sleep(100);
+  const {
+    child,
+    exited,
+    stderr: err,
+  } = await spawnCliUntilDeployed(['bench', '--scenario', scenario, '--run-id', runId, '--out', out, '--no-capacity']);
+  const stderr = err();
   t.match(stderr, /deployed/, 'the topologies came up');
   await sleep(1500);
   t.ok(processesOfRun(runId).length >= 4, 'services and driver are running (monolith, gateway, prediction, driver)');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { checkDeploymentFile, loadDeploymentFile } from '../src/backends/deployment-file.js';
 import { runCli } from './cli-helpers.js';
-import { CLI, processesOfRun } from './helpers.js';
+import { processesOfRun, spawnCliUntilDeployed } from './helpers.js';
 
 /**
  * A server this test writes (the command backend must not know it): one program for every
@@ -132,34 +131,24 @@ t.test('Ctrl-C, and a killed mlbench: no process of the deployment survives', as
   await writeFile(long, JSON.stringify({ executor: 'constant-arrival-rate', rate: 50, duration: '60s', warmup: '0s' }));
   for (const signal of ['SIGINT', 'SIGKILL'] as const) {
     const runId = `cmd-${signal}-${process.pid}`;
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'bench',
-        '--backend',
-        'command',
-        '--deployment',
-        file,
-        '--scenario',
-        long,
-        '--replicas',
-        '2',
-        '--no-capacity',
-        '--run-id',
-        runId,
-        '--out',
-        dir,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 30_000;
-    while (!/deployed/.test(stderr) && Date.now() < deadline) await sleep(100);
+    const run = await spawnCliUntilDeployed([
+      'bench',
+      '--backend',
+      'command',
+      '--deployment',
+      file,
+      '--scenario',
+      long,
+      '--replicas',
+      '2',
+      '--no-capacity',
+      '--run-id',
+      runId,
+      '--out',
+      dir,
+    ]);
+    const { child, exited } = run;
+    const stderr = run.stderr();
     t.match(stderr, /deployed/, `${signal}: deployed`);
     await sleep(500);
     t.ok(

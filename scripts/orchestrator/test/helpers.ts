@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from '../src/backends/child.js';
 import { freePort } from '../src/backends/ports.js';
@@ -57,4 +59,17 @@ export function processesOfRun(runId: string): number[] {
     }
   }
   return found;
+}
+
+/** `mlbench ARGS` as a child process, once its stderr says it deployed (or 30 s passed). */
+export async function spawnCliUntilDeployed(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!/deployed/.test(stderr) && Date.now() < deadline) await sleep(100);
+  return { child, exited, stderr: () => stderr };
 }

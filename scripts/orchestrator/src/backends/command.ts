@@ -2,13 +2,12 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { describePolicy } from '@mlbench/balancer';
-import { request } from 'undici';
-import { type ProcSample, sampleProcess } from '../measure/procfs.js';
-import { done, notYet, pollUntil } from '../poll.js';
-import { ChildExitedError, ManagedProcess } from './child.js';
+import { sampleComponents } from '../measure/procfs.js';
+import { ManagedProcess } from './child.js';
 import { type DeploymentFile, fill, type ServiceSpec, servicesOf } from './deployment-file.js';
 import { freePort } from './ports.js';
 import type { ProcessDeployment } from './process.js';
+import { httpNotReady, waitUntilReady } from './ready.js';
 import type { Component, ServiceName, Topology } from './types.js';
 import { which } from './which.js';
 
@@ -47,39 +46,12 @@ function connectOnce(port: number): Promise<boolean> {
   });
 }
 
-async function waitUntilReady(proc: ManagedProcess, spec: ServiceSpec, port: number, timeoutMs: number): Promise<void> {
-  const url = `http://127.0.0.1:${port}`;
-  let last = 'no answer yet';
-  await pollUntil(
-    async () => {
-      if (!proc.running) {
-        const st = proc.exitStatus;
-        throw new ChildExitedError(
-          `${proc.name} exited during start-up (code ${st?.code}, signal ${st?.signal}); last output:\n${proc.logTail()}`,
-        );
-      }
-      if (!spec.ready || spec.ready === 'port') {
-        if (await connectOnce(port)) return done(undefined);
-        last = `port ${port} refuses connections`;
-        return notYet;
-      }
-      try {
-        const res = await request(`${url}${spec.ready.http}`, { headersTimeout: 1000, bodyTimeout: 1000 });
-        await res.body.dump();
-        if (res.statusCode >= 200 && res.statusCode < 300) return done(undefined);
-        last = `${spec.ready.http} answered ${res.statusCode}`;
-      } catch (err) {
-        last = (err as Error).message;
-      }
-      return notYet;
-    },
-    {
-      timeoutMs,
-      intervalMs: 50,
-      onTimeout: () =>
-        new Error(`${proc.name} not ready after ${timeoutMs} ms (${last}); last output:\n${proc.logTail()}`),
-    },
-  );
+/** Ready when the port accepts a connection (the default), or when GET path answers 2xx. */
+function notReady(spec: ServiceSpec, port: number): () => Promise<string | undefined> {
+  const ready = spec.ready;
+  if (!ready || ready === 'port')
+    return async () => ((await connectOnce(port)) ? undefined : `port ${port} refuses connections`);
+  return () => httpNotReady(`http://127.0.0.1:${port}`, ready.http, (s) => s >= 200 && s < 300);
 }
 
 async function startReplica(
@@ -123,7 +95,7 @@ async function startReplica(
     o.serverCpus ? which('taskset') : undefined,
   );
   try {
-    await waitUntilReady(proc, spec, port, o.deployment.startTimeoutMs);
+    await waitUntilReady(proc, o.deployment.startTimeoutMs, notReady(spec, port));
   } catch (err) {
     await proc.stop(1000);
     throw err;
@@ -207,14 +179,7 @@ export async function deployCommand(
       processes.set(name, fresh.proc);
       components.find((x) => x.name === name)!.pid = fresh.pid;
     },
-    sampleResources: async () => {
-      const out = new Map<string, ProcSample>();
-      for (const c of components) {
-        const s = sampleProcess(c.pid);
-        if (s) out.set(c.name, s);
-      }
-      return out;
-    },
+    sampleResources: async () => sampleComponents(components),
     stop: stopAll,
   };
 }

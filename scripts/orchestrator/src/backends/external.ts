@@ -1,6 +1,6 @@
 import { describePolicy } from '@mlbench/balancer';
 import { request } from 'undici';
-import { type ProcSample, sampleProcess } from '../measure/procfs.js';
+import { sampleComponents } from '../measure/procfs.js';
 import type { DeploymentFile, EndpointSpec } from './deployment-file.js';
 import { servicesOf } from './deployment-file.js';
 import type { Component, Deployment, Topology } from './types.js';
@@ -104,14 +104,7 @@ export async function deployExternal(
       topology === 'monolith' || entry.length > 1
         ? `client-side balancer in the load generator over ${entry.length} ${topology === 'monolith' ? 'monolith replica(s)' : 'gateways'} of ${d.implementation} (running already; stated, not scaled): ${describePolicy()}${health === null ? ' (no active checks: passive ejection only)' : ` (checks GET ${health})`}`
         : `${d.implementation}'s own gateway over ${replicas} prediction replica(s) (running already; stated, not scaled): its balancing is its own`,
-    sampleResources: async () => {
-      const out = new Map<string, ProcSample>();
-      for (const c of components) {
-        const s = c.pid ? sampleProcess(c.pid) : undefined;
-        if (s) out.set(c.name, s);
-      }
-      return out;
-    },
+    sampleResources: async () => sampleComponents(components),
     // Not ours to stop.
     stop: async () => undefined,
   };

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describePolicy } from '@mlbench/balancer';
 import { SERVICE_NODE_FLAGS } from '@mlbench/runtime';
 import { allowedCpus, formatCpuList, parseCpuList } from '../machine.js';
-import { type ProcSample, sampleProcess } from '../measure/procfs.js';
+import { sampleComponents } from '../measure/procfs.js';
 import { ManagedProcess } from './child.js';
 import { freePort } from './ports.js';
 import { waitReady } from './ready.js';
@@ -229,14 +229,7 @@ export async function deployProcesses(
     restart,
     hops: topology === 'monolith' ? 1 : 2,
     entrySpreading: entrySpreading(topology, replicas, opts.gateways ?? 1),
-    sampleResources: async () => {
-      const out = new Map<string, ProcSample>();
-      for (const c of components) {
-        const s = sampleProcess(c.pid);
-        if (s) out.set(c.name, s);
-      }
-      return out;
-    },
+    sampleResources: async () => sampleComponents(components),
     stop: stopAll,
   };
 }

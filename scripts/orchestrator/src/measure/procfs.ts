@@ -41,3 +41,13 @@ export function sampleProcess(pid: number | undefined): ProcSample | undefined {
     return undefined;
   }
 }
+
+/** Each component with a PID, sampled now, by component name (a process that is gone is left out). */
+export function sampleComponents(components: { name: string; pid?: number | undefined }[]): Map<string, ProcSample> {
+  const out = new Map<string, ProcSample>();
+  for (const c of components) {
+    const s = c.pid ? sampleProcess(c.pid) : undefined;
+    if (s) out.set(c.name, s);
+  }
+  return out;
+}

@@ -1,3 +1,4 @@
+import { mulberry32 } from '@mlbench/model';
 import { quantileSorted } from 'simple-statistics';
 
 /**
@@ -8,17 +9,8 @@ import { quantileSorted } from 'simple-statistics';
 export const BOOTSTRAP_REPLICATES = 2000;
 export const CONFIDENCE_LEVEL = 0.95;
 
-/** mulberry32: a small, well-mixed 32-bit generator; uniform on [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform on [0, 1) from a seed: the model's own generator (mulberry32), one implementation. */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** The central `level` interval of sorted replicates. */
 export function percentileInterval(sorted: number[], level = CONFIDENCE_LEVEL): { lo: number; hi: number } {
