@@ -1,4 +1,4 @@
-import type { Interval, ResultsFile, RunResult, SummaryRow } from '../results-schema.js';
+import type { SummaryRow } from '../results-schema.js';
 import type { IntervalFigure } from '../stats/intervals.js';
 
 /** The figures compare judges, each with the direction that is better. */
@@ -62,10 +62,3 @@ export function parseMetrics(text: string): Metric[] {
     throw new Error(`unknown metric ${bad.join(', ') || '(none)'}; choose from ${METRICS.join(', ')}`);
   return [...new Set(names)] as Metric[];
 }
-
-/** The valid trials behind a summary row (what its figures' intervals resample). */
-export function trialsOf(results: ResultsFile, row: SummaryRow, sameConfig: (r: RunResult) => boolean): RunResult[] {
-  return results.runs.filter((r) => r.phase === 'trial' && r.valid && r.targetRps === row.targetRps && sameConfig(r));
-}
-
-export type { Interval };

@@ -1,8 +1,9 @@
 import { configLabel, gatewaysOf, implementationOf } from '../labels.js';
-import type { ResultsFile, RunResult, Spread, SummaryRow } from '../results.js';
+import type { ResultsFile, RunResult, SummaryRow } from '../results.js';
 import * as charts from './charts.js';
 import { fmt } from './format.js';
-import { implementationsSection } from './implementations-section.js';
+import { implementationsSection, trialMeanMs } from './implementations-section.js';
+import { intervalNote, spreadText, withinNoise } from './interval-text.js';
 import { sweepSection } from './sweep-section.js';
 
 /** The report as blocks, rendered both to Markdown and to self-contained HTML. */
@@ -12,36 +13,6 @@ export type Block =
   | { list: string[] }
   | { table: { head: string[]; rows: (string | number)[][] } }
   | { chart: string | undefined; caption: string };
-
-const ciText = (s: Spread, d: number, scale = 1) =>
-  s.ci && s.ci.hi !== null ? ` (CI ${fmt(s.ci.lo * scale, d)}–${fmt(s.ci.hi * scale, d)})` : '';
-const spreadText = (s: Spread, d = 2, scale = 1) =>
-  s.n === 0
-    ? '–'
-    : s.n === 1
-      ? `${fmt(s.median * scale, d)}${ciText(s, d, scale)}`
-      : `${fmt(s.median * scale, d)} [${fmt(s.min * scale, d)}–${fmt(s.max * scale, d)}]${ciText(s, d, scale)}`;
-
-/** Two figures' intervals overlap (or one has none): a difference between them is within noise. */
-export function withinNoise(x: Spread, y: Spread): boolean {
-  if (!x.ci || !y.ci || x.ci.hi === null || y.ci.hi === null) return false;
-  return x.ci.lo <= y.ci.hi && y.ci.lo <= x.ci.hi;
-}
-
-/** The interval method in words, for the note under the headline. */
-function intervalNote(rows: SummaryRow[]): string {
-  const methods = new Set(rows.flatMap((r) => [r.p50Ms.ci?.method, r.p99Ms.ci?.method]).filter(Boolean));
-  const level = rows.find((r) => r.p99Ms.ci)?.p99Ms.ci?.level ?? 0.95;
-  const parts: string[] = [];
-  if (methods.has('bootstrap-trials')) parts.push('a percentile bootstrap over the trials (5 or more)');
-  if (methods.has('bootstrap-blocks'))
-    parts.push(
-      'a stratified block bootstrap: each trial’s 250 ms latency blocks resampled within the trial, the trial’s figure recomputed, the median over trials taken (fewer than 5 trials)',
-    );
-  if (parts.length === 0)
-    return 'No confidence intervals: these runs have neither 5 trials nor latency blocks (k6, or files written before them).';
-  return `CI: the ${Math.round((level ?? 0.95) * 100)} % confidence interval of each figure, from ${parts.join('; ')}. It holds the noise of the requests measured, not what moves between whole runs (use --repeat for that); CPU per 1k has one only with 5 trials or more. Two figures whose intervals overlap differ within noise.`;
-}
 
 function headline(rows: SummaryRow[]): Block {
   return {
@@ -94,21 +65,8 @@ export function verdict(r: ResultsFile): Block[] {
     one.find((s) => s.topology === 'microservices');
   if (!mono || !micro || mono.validTrials === 0 || micro.validTrials === 0)
     return [{ p: 'Both topologies need valid trials for a comparison; see the runs below.' }];
-  const meanOf = (t: string) => {
-    const runs = r.runs.filter(
-      (x) =>
-        x.phase === 'trial' &&
-        x.valid &&
-        implementationOf(x) === own &&
-        x.topology === t &&
-        x.replicas === mono.replicas &&
-        gatewaysOf(x) === (t === 'monolith' ? 0 : gatewaysOf(micro)),
-    );
-    const v = runs.map((x) => x.latencyMs.mean).sort((a, b) => a - b);
-    return v[Math.floor(v.length / 2)] ?? 0;
-  };
-  const mMean = meanOf('monolith');
-  const sMean = meanOf('microservices');
+  const mMean = trialMeanMs(r, mono) ?? 0;
+  const sMean = trialMeanMs(r, micro) ?? 0;
   const lines = [
     `The article reports an average of 50 ms for the monolith and 70 ms for microservices (+20 ms, +40%). ` +
       `Here, at ${fmt(mono.targetRps, 0)} req/s with ${mono.replicas} replica(s), the mean is ${fmt(mMean, 3)} ms vs ${fmt(sMean, 3)} ms ` +

@@ -1,4 +1,4 @@
-import { implementationOf } from '../labels.js';
+import { implementationOf, sameConfig } from '../labels.js';
 import type { ResultsFile, SummaryRow } from '../results.js';
 import type { Block } from './document.js';
 import { fmt } from './format.js';
@@ -12,18 +12,11 @@ import { fmt } from './format.js';
 /** The article's own figures: an average latency per topology, and nothing else. */
 export const ARTICLE_CLAIM = { monolithMeanMs: 50, microservicesMeanMs: 70 };
 
-function meanMs(r: ResultsFile, row: SummaryRow | undefined): number | null {
+/** A configuration's mean latency: the median (upper, for an even count) of its valid trials' means. */
+export function trialMeanMs(r: ResultsFile, row: SummaryRow | undefined): number | null {
   if (!row || row.validTrials === 0) return null;
   const v = r.runs
-    .filter(
-      (x) =>
-        x.phase === 'trial' &&
-        x.valid &&
-        implementationOf(x) === implementationOf(row) &&
-        x.topology === row.topology &&
-        x.replicas === row.replicas &&
-        (x.gateways ?? (x.topology === 'monolith' ? 0 : 1)) === (row.gateways ?? (row.topology === 'monolith' ? 0 : 1)),
-    )
+    .filter((x) => x.phase === 'trial' && x.valid && sameConfig(x, row))
     .map((x) => x.latencyMs.mean)
     .sort((a, b) => a - b);
   return v.length ? v[Math.floor(v.length / 2)]! : null;
@@ -63,8 +56,8 @@ export function implementationsSection(r: ResultsFile): Block[] {
   for (const impl of order) {
     const m = pick(impl, 'monolith');
     const s = pick(impl, 'microservices');
-    const mm = meanMs(r, m);
-    const sm = meanMs(r, s);
+    const mm = trialMeanMs(r, m);
+    const sm = trialMeanMs(r, s);
     rows.push([
       impl === 'mlbench' ? 'ours (mlbench’s Fastify services), measured here' : `${impl}, measured here`,
       ms(mm),
