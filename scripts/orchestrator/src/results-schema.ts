@@ -24,6 +24,11 @@ export const HopStatsSchema = Obj({
   p50Ms: Num,
   p99Ms: Num,
   inferenceMeanMs: Type.Optional(Num),
+  /**
+   * The request histogram's cumulative buckets over the window, [upper bound in ms, count]
+   * (the +Inf bucket is `requests`): the service-time distribution `mlbench plan` replays.
+   */
+  bucketsMs: Type.Optional(Type.Array(Type.Tuple([Num, Num]))),
   /** Replicas scraped at the start but not at the end (killed, scaled away): not in these figures. */
   missing: Type.Optional(Type.Array(Str)),
   /** Replicas whose counters restarted in the window: counted from their restart. */

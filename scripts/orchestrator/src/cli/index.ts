@@ -3,6 +3,7 @@ import { ExitError, type Io, processIo } from './args.js';
 import { benchCommand } from './bench.js';
 import { compareCommand } from './compare.js';
 import { perfCommand } from './perf.js';
+import { planCommand } from './plan.js';
 import { reportCommand } from './report.js';
 import { trainCommand } from './train.js';
 import { downCommand, upCommand } from './up.js';
@@ -19,7 +20,16 @@ export function buildCli(io: Io = processIo): Command {
     outputError: (str, write) => write(`mlbench: ${str.replace(/^error: /, '')}`),
   });
   // Subcommands inherit exitOverride and the output routing: both are set before they are added.
-  for (const add of [trainCommand, benchCommand, perfCommand, reportCommand, compareCommand, upCommand, downCommand])
+  for (const add of [
+    trainCommand,
+    benchCommand,
+    perfCommand,
+    reportCommand,
+    compareCommand,
+    planCommand,
+    upCommand,
+    downCommand,
+  ])
     add(program, io);
   return program;
 }

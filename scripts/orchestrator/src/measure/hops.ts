@@ -49,6 +49,14 @@ export async function scrapeAll(components: Component[]): Promise<MetricsSnapsho
 
 const ms = (s: number) => Math.round(s * 1e6) / 1e3;
 
+/** Finite cumulative buckets in ms, ascending (the count above the last is requests − its count). */
+export function bucketsMsOf(h: HistogramSnapshot): [number, number][] {
+  return [...h.buckets]
+    .filter(([le]) => Number.isFinite(le))
+    .sort((a, b) => a[0] - b[0])
+    .map(([le, n]) => [ms(le), n]);
+}
+
 /** Server-side time per service over a window: replicas' histogram deltas merged, never averaged. */
 export function hopsBetween(components: Component[], before: MetricsSnapshot, after: MetricsSnapshot) {
   const byService = new Map<string, { req: HistogramSnapshot; inf: HistogramSnapshot }>();
@@ -83,6 +91,7 @@ export function hopsBetween(components: Component[], before: MetricsSnapshot, af
       meanMs: req.count ? ms(req.sum / req.count) : 0,
       p50Ms: ms(quantile(req, 0.5)),
       p99Ms: ms(quantile(req, 0.99)),
+      ...(req.count ? { bucketsMs: bucketsMsOf(req) } : {}),
       ...(inf.count ? { inferenceMeanMs: ms(inf.sum / inf.count) } : {}),
       ...(missing.has(service) ? { missing: missing.get(service) } : {}),
       ...(resets.has(service) ? { resets: resets.get(service) } : {}),

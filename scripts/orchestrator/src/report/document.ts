@@ -4,6 +4,7 @@ import * as charts from './charts.js';
 import { fmt } from './format.js';
 import { implementationsSection, trialMeanMs } from './implementations-section.js';
 import { intervalNote, spreadText, withinNoise } from './interval-text.js';
+import { planSection } from './plan-section.js';
 import { sweepSection } from './sweep-section.js';
 
 /** The report as blocks, rendered both to Markdown and to self-contained HTML. */
@@ -292,6 +293,12 @@ export function buildDocument(r: ResultsFile): Block[] {
     );
   }
   blocks.push(...sweepSection(r));
+  try {
+    blocks.push(...planSection(r));
+  } catch (err) {
+    // The report is still worth writing; say what the planner could not do.
+    blocks.push({ h: 'Planning beyond this machine', level: 2 }, { p: `Not planned: ${(err as Error).message}` });
+  }
   const faults = r.runs.filter((x) => x.fault);
   if (faults.length) {
     const mechanisms = new Map(faults.map((x) => [x.topology, `${x.topology}: ${x.entrySpreading}`]));

@@ -1,0 +1,243 @@
+import { linearRegression, linearRegressionLine, rSquared } from 'simple-statistics';
+import { mergeHistograms } from '../driver/histogram.js';
+import { gatewaysOf, implementationOf } from '../labels.js';
+import { parseCpuList } from '../machine.js';
+import type { ResultsFile, RunResult } from '../results.js';
+import { type QuantileTable, scaleTable, tableFromBuckets, tableFromHdr } from './distribution.js';
+
+/**
+ * What the planner takes from a results.json, per tier of a topology: how much CPU a request
+ * costs it, what a replica costs at idle, the shape of its service time, and the memory a
+ * replica holds. All measured; nothing here is a parameter.
+ */
+export interface TierInput {
+  /** monolith, gateway or prediction. */
+  kind: string;
+  /** CPU ms a request costs a replica of this tier: the slope of cores against rate. */
+  marginalCpuMs: number;
+  /** Cores a replica burns at no load (timers, metrics, GC): the intercept, at least 0. */
+  idleCores: number;
+  fit: {
+    method: 'least-squares' | 'highest-rate';
+    points: number;
+    r2: number | null;
+    /** Rates per replica the fit spans. */
+    minRps: number;
+    maxRps: number;
+  };
+  /** CPU per request as /proc gave it at the lowest measured rate (idle time included). */
+  lowLoadCpuMs: number;
+  /** Service time at low load from the tier's own histogram (ms), whose shape, scaled to mean 1, varies the CPU a request holds. */
+  hop: { meanMs: number; p50Ms: number; p99Ms: number; rateRps: number };
+  /** Shape of a request's hold on a server, mean 1; null: no histogram buckets (an older results.json), exponential is assumed. */
+  shape: QuantileTable | null;
+  /** Peak resident memory of one replica, MB. */
+  rssMB: number;
+}
+
+export interface TopologyInput {
+  topology: 'monolith' | 'microservices';
+  implementation: string;
+  /** The model served: results' model, or the sweep model. */
+  model: string;
+  /** Network hops a request takes (1 or 2). */
+  hops: number;
+  /** End-to-end latency with the least queueing measured (the lowest-rate valid runs), ms. */
+  base: QuantileTable;
+  baseRateRps: number;
+  tiers: TierInput[];
+  /** The gateway's own time per request at low load (its hop minus the prediction's), ms. */
+  gatewayOwnMs: number | null;
+}
+
+export interface Workload {
+  source: string;
+  runId: string;
+  implementation: string;
+  model: string;
+  arrival: 'poisson' | 'constant';
+  sloP99Ms: number;
+  sloErrorRate: number;
+  /** Cores every server process shared when this was measured. */
+  serverCores: number;
+  topologies: TopologyInput[];
+}
+
+const kindOf = (component: string) => component.replace(/-\d+$/, '');
+const SERVER_KINDS = ['monolith', 'gateway', 'prediction'];
+
+/** A run the fit may use: the server kept up (nothing late, nothing failed, the rate held). */
+function keptUp(r: RunResult, errorRate: number): boolean {
+  return r.achievedRps >= 0.97 * r.targetRps && r.failed.rate <= errorRate && !r.driverLate && r.requests > 0;
+}
+
+function replicasOf(r: RunResult, kind: string): string[] {
+  return Object.keys(r.resources).filter((c) => kindOf(c) === kind);
+}
+
+function tierInput(kind: string, runs: RunResult[], low: RunResult[], errorRate: number): TierInput | null {
+  const points: [number, number][] = [];
+  let rss = 0;
+  for (const r of runs) {
+    const names = replicasOf(r, kind);
+    for (const c of names) rss = Math.max(rss, r.resources[c]!.rssMaxMB);
+    if (!keptUp(r, errorRate) || !names.length) continue;
+    for (const c of names) points.push([r.achievedRps / names.length, r.resources[c]!.cpuCores]);
+  }
+  if (!points.length) return null;
+  const xs = points.map((p) => p[0]);
+  const [minRps, maxRps] = [Math.min(...xs), Math.max(...xs)];
+  let marginalCpuMs: number;
+  let idleCores: number;
+  let fit: TierInput['fit'];
+  const line = maxRps > 1.5 * minRps && points.length >= 3 ? linearRegression(points) : null;
+  if (line && line.m > 0) {
+    marginalCpuMs = line.m * 1000;
+    idleCores = Math.max(0, line.b);
+    fit = {
+      method: 'least-squares',
+      points: points.length,
+      r2: rSquared(points, linearRegressionLine(line)),
+      minRps,
+      maxRps,
+    };
+  } else {
+    // Too few rates to separate idle from per-request cost: all of it per request, at the
+    // highest rate (where idle weighs least): an upper bound on the marginal cost.
+    const top = points.find((p) => p[0] === maxRps)!;
+    marginalCpuMs = (top[1] / top[0]) * 1000;
+    idleCores = 0;
+    fit = { method: 'highest-rate', points: points.length, r2: null, minRps, maxRps };
+  }
+  const lowRun = low.find((r) => replicasOf(r, kind).length) ?? runs[0]!;
+  const hopKey = kind;
+  const hopRuns = low.filter((r) => r.hops[hopKey]?.requests);
+  const hopOf = hopRuns[0]?.hops[hopKey];
+  const names = replicasOf(lowRun, kind);
+  const lowLoadCpuMs = names.length
+    ? (names.reduce((s, c) => s + lowRun.resources[c]!.cpuCores, 0) / Math.max(1, lowRun.achievedRps)) * 1000
+    : marginalCpuMs;
+  // The hop histograms of the low-load runs, merged (cumulative buckets add).
+  const merged = new Map<number, number>();
+  let total = 0;
+  for (const r of hopRuns) {
+    const h = r.hops[hopKey]!;
+    if (!h.bucketsMs) continue;
+    total += h.requests;
+    for (const [le, n] of h.bucketsMs) merged.set(le, (merged.get(le) ?? 0) + n);
+  }
+  let shape: QuantileTable | null = null;
+  if (total > 0) {
+    const table = tableFromBuckets(
+      [...merged].sort((a, b) => a[0] - b[0]),
+      total,
+    );
+    if (table.mean > 0) shape = scaleTable(table, 1 / table.mean);
+  }
+  return {
+    kind,
+    marginalCpuMs,
+    idleCores,
+    fit,
+    lowLoadCpuMs,
+    hop: {
+      meanMs: hopOf?.meanMs ?? 0,
+      p50Ms: hopOf?.p50Ms ?? 0,
+      p99Ms: hopOf?.p99Ms ?? 0,
+      rateRps: hopRuns[0]?.achievedRps ?? 0,
+    },
+    shape,
+    rssMB: rss,
+  };
+}
+
+/** The valid runs at the lowest rate measured, smallest configuration first: the least queueing. */
+function lowLoadRuns(runs: RunResult[], errorRate: number): RunResult[] {
+  const ok = runs.filter((r) => keptUp(r, errorRate) && r.valid);
+  if (!ok.length) return [];
+  const size = (r: RunResult) => r.replicas + gatewaysOf(r);
+  const smallest = Math.min(...ok.map(size));
+  const small = ok.filter((r) => size(r) === smallest);
+  const lowest = Math.min(...small.map((r) => r.targetRps));
+  return small.filter((r) => r.targetRps === lowest);
+}
+
+function topologyInput(
+  topology: 'monolith' | 'microservices',
+  implementation: string,
+  model: string,
+  runs: RunResult[],
+  errorRate: number,
+): TopologyInput | null {
+  const low = lowLoadRuns(runs, errorRate);
+  if (!low.length) return null;
+  const kinds = topology === 'monolith' ? ['monolith'] : ['gateway', 'prediction'];
+  const tiers: TierInput[] = [];
+  for (const k of kinds) {
+    const t = tierInput(k, runs, low, errorRate);
+    if (!t) return null;
+    tiers.push(t);
+  }
+  const base = tableFromHdr(mergeHistograms(low.map((r) => r.latencyHistogram)));
+  const g = tiers.find((t) => t.kind === 'gateway');
+  const p = tiers.find((t) => t.kind === 'prediction');
+  return {
+    topology,
+    implementation,
+    model,
+    hops: low[0]!.hopCount || kinds.length,
+    base,
+    baseRateRps: low[0]!.achievedRps,
+    tiers,
+    gatewayOwnMs: g && p ? Math.round((g.hop.meanMs - p.hop.meanMs) * 1000) / 1000 : null,
+  };
+}
+
+/**
+ * The workloads of one results.json: its own model (trials and capacity probes), and every
+ * model of its model-cost sweep (that model's probes and common-rate run), per implementation.
+ */
+export function workloadsOf(res: ResultsFile, source: string): Workload[] {
+  const c = res.config;
+  const serverCores = c.pinning.serverCpus ? parseCpuList(c.pinning.serverCpus).length : res.machine.logicalCpus;
+  const errorRate = c.slo.errorRate;
+  const groups = new Map<string, { implementation: string; model: string; runs: RunResult[] }>();
+  for (const r of res.runs) {
+    if (r.phase === 'fault') continue;
+    const implementation = implementationOf(r);
+    const model = r.phase === 'sweep' || r.sweepModel ? (r.sweepModel ?? 'sweep') : c.model.name;
+    const key = `${implementation}|${model}`;
+    const g = groups.get(key) ?? { implementation, model, runs: [] };
+    g.runs.push(r);
+    groups.set(key, g);
+  }
+  const out: Workload[] = [];
+  for (const g of groups.values()) {
+    const topologies: TopologyInput[] = [];
+    for (const t of ['monolith', 'microservices'] as const) {
+      const ti = topologyInput(
+        t,
+        g.implementation,
+        g.model,
+        g.runs.filter((r) => r.topology === t),
+        errorRate,
+      );
+      if (ti) topologies.push(ti);
+    }
+    if (!topologies.length) continue;
+    out.push({
+      source,
+      runId: res.runId,
+      implementation: g.implementation,
+      model: g.model,
+      arrival: c.scenario.arrival === 'poisson' ? 'poisson' : 'constant',
+      sloP99Ms: c.slo.p99Ms,
+      sloErrorRate: errorRate,
+      serverCores,
+      topologies,
+    });
+  }
+  return out;
+}
+
+export { SERVER_KINDS };

@@ -1,0 +1,128 @@
+import { configLabel } from '../labels.js';
+import type { WorkloadPlan } from './plan.js';
+import type { TopologyPlan } from './size.js';
+import type { Validation } from './validate.js';
+
+const money = (x: number) =>
+  !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2);
+const ms = (x: number) => (!Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const width = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => `  ${r.map((c, i) => c.padEnd(width[i]!)).join('  ')}`.trimEnd()).join('\n');
+}
+
+/** "monolith ×3" or "gateway ×2 + prediction ×5". */
+export function shapeOf(p: TopologyPlan): string {
+  if (!p.feasible) return 'none';
+  return p.topology === 'monolith' ? `monolith ×${p.replicas}` : `gateway ×${p.gateways} + prediction ×${p.replicas}`;
+}
+
+function planRow(p: TopologyPlan | null, currency: string): (string | number)[] {
+  if (!p) return ['–', 'not measured', '', '', '', '', '', ''];
+  if (!p.feasible) return [p.topology, 'none', '', '', '', '', '', p.reason];
+  return [
+    p.topology,
+    shapeOf(p),
+    ms(p.p50Ms),
+    ms(p.p99Ms),
+    p.cores,
+    p.memoryGB,
+    `${money(p.costPerHour)} ${currency}`,
+    `${money(p.costPerMillion)} ${currency}`,
+  ];
+}
+
+export function planText(plans: WorkloadPlan[], currency: string): string {
+  const out: string[] = [];
+  for (const p of plans) {
+    const who = p.workload.implementation === 'mlbench' ? '' : `, ${p.workload.implementation}'s services`;
+    out.push(
+      `To serve ${p.rateRps} req/s at p99 ≤ ${p.sloMs} ms: model ${p.workload.model}${who} (run ${p.workload.runId})`,
+    );
+    out.push(
+      table(
+        ['topology', 'configuration', 'p50 ms', 'p99 ms', 'cores', 'memory GB', 'per hour', 'per million'],
+        [planRow(p.monolith, currency), planRow(p.microservices, currency)],
+      ),
+    );
+    if (p.cheaper) {
+      const other = p.cheaper.topology === 'monolith' ? 'microservices' : 'monolith';
+      out.push(
+        p.cheaper.byPerHour === 0
+          ? '  Both cost the same.'
+          : `  Cheaper: ${p.cheaper.topology}, by ${money(p.cheaper.byPerHour)} ${currency} an hour (${p.cheaper.byPct} % less than ${other}).`,
+      );
+    }
+    out.push('  Measured inputs (per replica):');
+    const rows = Object.entries(p.inputs).flatMap(([t, tiers]) =>
+      tiers.map((x) => [
+        t,
+        x.tier,
+        x.marginalCpuMs,
+        x.idleCores,
+        x.lowLoadCpuMs,
+        `${x.serviceP50Ms} / ${x.serviceP99Ms}`,
+        x.rssMB,
+        x.fit,
+      ]),
+    );
+    out.push(
+      table(
+        [
+          'topology',
+          'tier',
+          'CPU ms/req',
+          'idle cores',
+          'CPU ms/req at low load',
+          'service p50/p99 ms',
+          'RSS MB',
+          'fit',
+        ],
+        rows,
+      ),
+    );
+    out.push('  Assumptions:');
+    for (const a of p.assumptions) out.push(`  - ${a}`);
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function validationText(v: Validation): string {
+  const out = [
+    `Predicted against measured, run ${v.runId} (SLO p99 ≤ ${v.sloMs} ms; every server process on ${v.serverCores} core(s), as measured)`,
+    'Capacity at the SLO:',
+    table(
+      ['configuration', 'predicted req/s', 'measured req/s', 'error', 'verdict'],
+      v.capacity.map((c) => [
+        configLabel(c),
+        c.predictedRps,
+        c.measuredHi === null ? `≥ ${c.measuredLo} (${c.limitedBy})` : `${c.measuredLo} (fails at ${c.measuredHi})`,
+        c.errorPct === null ? 'n/a (a floor)' : `${c.errorPct > 0 ? '+' : ''}${c.errorPct} %`,
+        c.withinBracket
+          ? c.measuredHi === null
+            ? 'above the floor'
+            : 'inside the bracket'
+          : Math.abs(c.errorPct ?? 0) <= 20
+            ? 'within ±20 %'
+            : 'off by more than 20 %',
+      ]),
+    ),
+    'p99 at a measured rate:',
+    table(
+      ['configuration', 'at', 'rate req/s', 'predicted ms', 'measured ms', 'error'],
+      v.latency.map((l) => [
+        configLabel(l),
+        l.at === 'trial' ? 'trials (the base)' : 'capacity probe',
+        Math.round(l.rateRps),
+        ms(l.predictedP99Ms),
+        ms(l.measuredP99Ms),
+        `${l.errorPct > 0 ? '+' : ''}${l.errorPct} %`,
+      ]),
+    ),
+    '  Trials rows check the queueing only: the model’s base latency is measured in those runs. Capacity and probe rows are out of sample.',
+  ];
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,239 @@
+import t from 'tap';
+import { deterministic, exponential, sampleTable, tableFromBuckets } from '../src/planner/distribution.js';
+import type { TopologyInput } from '../src/planner/inputs.js';
+import { predictedCapacity, saturationRps } from '../src/planner/model.js';
+import { readPrices } from '../src/planner/prices.js';
+import { erlangC, md1, mm1, mmc } from '../src/planner/queueing.js';
+import { simulate } from '../src/planner/simulate.js';
+import { cheapest, type FeasiblePlan, type TopologyPlan } from '../src/planner/size.js';
+import { seededRandom } from '../src/stats/bootstrap.js';
+
+const near = (t: { ok: (v: boolean, m: string) => unknown }, got: number, want: number, tol: number, what: string) =>
+  t.ok(
+    Math.abs(got - want) <= tol * Math.abs(want),
+    `${what}: ${got.toFixed(4)} within ${tol * 100} % of ${want.toFixed(4)}`,
+  );
+
+// Erlang C from its textbook sum (no recursion), to check the recursion against.
+function erlangCBySum(c: number, a: number): number {
+  let fact = 1;
+  let sum = 0;
+  for (let k = 0; k < c; k++) {
+    if (k > 0) fact *= k;
+    sum += a ** k / fact;
+  }
+  const top = (a ** c / (fact * c)) * (c / (c - a));
+  return top / (sum + top);
+}
+
+t.test('closed forms: Erlang C, M/M/1, M/D/1 against independent derivations', async (t) => {
+  near(t, erlangC(1, 0.6), 0.6, 1e-12, 'M/M/1: an arrival waits with probability ρ');
+  near(t, erlangC(2, 1), 1 / 3, 1e-12, 'M/M/2 at a = 1: 1/3 by hand');
+  for (const [c, a] of [
+    [4, 3.2],
+    [10, 8],
+    [50, 45],
+  ] as const)
+    near(t, erlangC(c, a), erlangCBySum(c, a), 1e-9, `Erlang C(${c}, ${a}) = the sum form`);
+  t.throws(() => mmc(5, 1, 4), /unstable/);
+  const q = mm1(0.8, 1);
+  near(t, q.meanWait, 4, 1e-12, 'M/M/1 mean wait ρ/(μ−λ)');
+  near(t, q.responseQuantile(0.99), Math.log(100) / 0.2, 1e-12, 'M/M/1 p99 response');
+  // M/D/1: the exact CDF's mean (∫ 1 − F) must equal Pollaczek–Khinchine's.
+  const d = md1(0.7, 1);
+  near(t, d.waitCdf(0), 0.3, 1e-12, 'M/D/1: P(W = 0) = 1 − ρ');
+  let integral = 0;
+  const step = 0.001;
+  for (let x = step / 2; x < 40; x += step) integral += (1 - d.waitCdf(x)) * step;
+  near(t, integral, d.meanWait, 0.005, 'M/D/1: ∫(1 − F) = ρd/2(1 − ρ)');
+  t.ok(d.waitCdf(d.waitQuantile(0.9)) >= 0.9 - 1e-9, 'quantile inverts the CDF');
+});
+
+t.test('the simulator reproduces M/M/1, M/M/c and M/D/1 (400,000 requests; ±5 %)', async (t) => {
+  const n = 400_000;
+  // Rates per ms in the closed forms; the simulator takes req/s.
+  const mm1sim = simulate({
+    rateRps: 800,
+    arrival: 'poisson',
+    stations: [
+      { name: 's', replicas: 1, servers: 1, occupancy: exponential(1), meanOccupancyMs: 1, dispatch: 'round-robin' },
+    ],
+    requests: n,
+    countService: true,
+    seed: 7,
+  });
+  const q = mm1(0.8, 1);
+  near(t, mm1sim.stations[0]!.meanWaitMs, q.meanWait, 0.05, 'M/M/1 mean wait');
+  near(t, mm1sim.p99Ms, q.responseQuantile(0.99), 0.05, 'M/M/1 p99 response');
+  near(t, mm1sim.p50Ms, q.responseQuantile(0.5), 0.05, 'M/M/1 p50 response');
+  near(t, mm1sim.stations[0]!.utilization, 0.8, 1e-9, 'utilization λ/μ');
+
+  const mmcSim = simulate({
+    rateRps: 3200,
+    arrival: 'poisson',
+    stations: [
+      { name: 's', replicas: 4, servers: 1, occupancy: exponential(1), meanOccupancyMs: 1, dispatch: 'shared-queue' },
+    ],
+    // Its mean wait moves ±5 % between seeds at 400,000 requests, ±2.5 % at 1,000,000 (8 seeds).
+    requests: 1_000_000,
+    seed: 3,
+  });
+  const c = mmc(3.2, 1, 4);
+  near(t, mmcSim.stations[0]!.meanWaitMs, c.meanWait, 0.05, 'M/M/4 mean wait (Erlang C)');
+  near(t, mmcSim.stations[0]!.p99WaitMs, c.waitQuantile(0.99), 0.05, 'M/M/4 p99 wait');
+
+  const md1Sim = simulate({
+    rateRps: 700,
+    arrival: 'poisson',
+    stations: [
+      { name: 's', replicas: 1, servers: 1, occupancy: deterministic(1), meanOccupancyMs: 1, dispatch: 'round-robin' },
+    ],
+    requests: n,
+    seed: 11,
+  });
+  const d = md1(0.7, 1);
+  near(t, md1Sim.stations[0]!.meanWaitMs, d.meanWait, 0.05, 'M/D/1 mean wait');
+  near(t, md1Sim.stations[0]!.p99WaitMs, d.waitQuantile(0.99), 0.05, 'M/D/1 p99 wait');
+
+  // Constant arrivals slower than a constant service: nobody waits (D/D/1).
+  const dd1 = simulate({
+    rateRps: 500,
+    arrival: 'constant',
+    stations: [
+      {
+        name: 's',
+        replicas: 1,
+        servers: 1,
+        occupancy: deterministic(1.5),
+        meanOccupancyMs: 1.5,
+        dispatch: 'round-robin',
+      },
+    ],
+    requests: 10_000,
+  });
+  t.equal(dd1.stations[0]!.p99WaitMs, 0, 'D/D/1 below saturation: no wait');
+  // Round robin over 2 replicas: each sees every other Poisson arrival (Erlang-2 gaps), so
+  // it waits less than one M/M/1 at the same utilization and more than the shared M/M/2.
+  const rr = (dispatch: 'round-robin' | 'shared-queue', replicas: number, rate: number) =>
+    simulate({
+      rateRps: rate,
+      arrival: 'poisson',
+      stations: [{ name: 's', replicas, servers: 1, occupancy: exponential(1), meanOccupancyMs: 1, dispatch }],
+      requests: n,
+      seed: 5,
+    }).stations[0]!.meanWaitMs;
+  const rr2 = rr('round-robin', 2, 1600);
+  t.ok(rr2 < q.meanWait && rr2 > mmc(1.6, 1, 2).meanWait, `RR over 2: ${rr2.toFixed(2)} between M/M/2 and M/M/1`);
+  t.equal(rr('round-robin', 2, 1600), rr2, 'seeded: the same input gives the same answer');
+  t.notOk(
+    simulate({
+      rateRps: 1200,
+      arrival: 'poisson',
+      stations: [
+        { name: 's', replicas: 1, servers: 1, occupancy: exponential(1), meanOccupancyMs: 1, dispatch: 'round-robin' },
+      ],
+      requests: 1000,
+    }).stable,
+    'ρ ≥ 1 is reported unstable',
+  );
+});
+
+t.test('empirical distributions: buckets read as histogram_quantile reads them', async (t) => {
+  // 100 observations: 50 in (0, 1], 40 in (1, 2], 10 in (2, 4].
+  const table = tableFromBuckets(
+    [
+      [1, 50],
+      [2, 90],
+      [4, 100],
+    ],
+    100,
+  );
+  near(t, table.values[1000]!, 1, 1e-9, 'median at the first bound');
+  near(t, table.values[1900]!, 3, 1e-9, 'p95 halfway into (2, 4]: rank 95 of the 90–100 there');
+  near(t, table.mean, 0.5 * 0.5 + 0.4 * 1.5 + 0.1 * 3, 1e-3, 'mean of uniform buckets');
+  const draw = sampleTable(table);
+  const u = seededRandom(2);
+  let s = 0;
+  for (let i = 0; i < 100_000; i++) s += draw(u);
+  near(t, s / 100_000, table.mean, 0.01, 'sampling reproduces the mean');
+  t.throws(() => tableFromBuckets([], 0), /no observations/);
+});
+
+/** A tier with a known constant CPU cost and no idle work. */
+function input(topology: 'monolith' | 'microservices', cpu: Record<string, number>, rssMB = 100): TopologyInput {
+  const base = { values: Array.from({ length: 2001 }, () => 1), mean: 1 };
+  return {
+    topology,
+    implementation: 'mlbench',
+    model: 'test',
+    hops: topology === 'monolith' ? 1 : 2,
+    base,
+    baseRateRps: 100,
+    gatewayOwnMs: null,
+    tiers: Object.entries(cpu).map(([kind, ms]) => ({
+      kind,
+      marginalCpuMs: ms,
+      idleCores: 0,
+      fit: { method: 'least-squares', points: 5, r2: 1, minRps: 100, maxRps: 1000 },
+      lowLoadCpuMs: ms,
+      hop: { meanMs: ms, p50Ms: ms, p99Ms: ms, rateRps: 100 },
+      shape: { values: Array.from({ length: 2001 }, () => 1), mean: 1 },
+      rssMB,
+    })),
+  };
+}
+
+function feasible(p: TopologyPlan): FeasiblePlan {
+  if (!p.feasible) throw new Error(`no plan: ${p.reason}`);
+  return p;
+}
+
+t.test('sizing: the cheapest configuration, priced from the sheet', async (t) => {
+  const prices = readPrices();
+  t.ok(
+    prices.vcpuHour > 0 && prices.gbHour > 0 && prices.source.length > 10,
+    'the default sheet says where it comes from',
+  );
+  const model = { arrival: 'poisson' as const, rttMs: 0, requests: 50_000, seed: 1 };
+  const req = { rateRps: 10_000, sloMs: 50, serversPerReplica: 1, prices, model };
+  // 1 ms a request: at 10,000 req/s at least 10 cores of work; Poisson arrivals need a few more.
+  const mono = feasible(cheapest(input('monolith', { monolith: 1 }), req));
+  t.ok(mono.replicas >= 11 && mono.replicas <= 14, `monolith ×${mono.replicas}`);
+  t.ok(mono.p99Ms <= 50, 'meets the SLO');
+  const perReplica = prices.vcpuHour + 2 * prices.gbHour;
+  near(t, mono.costPerHour, mono.replicas * perReplica, 1e-9, '$/h = replicas × (vCPU + 2 GB minimum)');
+  near(t, mono.costPerMillion, (mono.costPerHour / (10_000 * 3600)) * 1e6, 1e-9, 'per million predictions');
+  // A step down misses the SLO (or is unstable): the plan is the fewest replicas.
+  const fewer = feasible(
+    cheapest(input('monolith', { monolith: 1 }), {
+      ...req,
+      rateRps: ((10_000 * (mono.replicas - 1)) / mono.replicas) * 1.02,
+    }),
+  );
+  t.ok(fewer.replicas <= mono.replicas, 'less load never needs more replicas');
+  const micro = feasible(cheapest(input('microservices', { gateway: 0.25, prediction: 1 }), req));
+  t.ok(
+    micro.replicas >= 11 && micro.gateways >= 3 && micro.gateways <= 5,
+    `gateway ×${micro.gateways} + prediction ×${micro.replicas}`,
+  );
+  t.ok(micro.costPerHour > mono.costPerHour, 'the extra tier costs more when the work is the same');
+  const tight = cheapest(input('monolith', { monolith: 1 }), { ...req, sloMs: 0.5 });
+  t.notOk(tight.feasible, 'an SLO under the unqueued latency has no plan');
+  t.match(tight.feasible ? '' : tight.reason, /no queueing/);
+  // Round trips add per hop: 2 ms each on the microservices' two hops.
+  const far = feasible(
+    cheapest(input('microservices', { gateway: 0.25, prediction: 1 }), { ...req, model: { ...model, rttMs: 2 } }),
+  );
+  t.ok(far.p50Ms >= 1 + 4 - 1e-9, `p50 ${far.p50Ms} includes 2 × 2 ms`);
+});
+
+t.test('capacity at an SLO on a shared core: the core pool is the server', async (t) => {
+  const model = { arrival: 'constant' as const, rttMs: 0, requests: 50_000, seed: 1 };
+  // Gateway 0.25 ms + prediction 0.75 ms on one shared core: saturates at 1,000 req/s.
+  const i = input('microservices', { gateway: 0.25, prediction: 0.75 });
+  const shared = { replicas: 1, gateways: 1, serversPerReplica: 1, sharedCores: 1 };
+  near(t, saturationRps(i, shared), 1000, 1e-9, 'saturation = 1 core / 1 ms');
+  const cap = predictedCapacity(i, shared, 25, model);
+  t.ok(cap > 950 && cap <= 1000, `constant arrivals, constant service: capacity ${cap.toFixed(0)} ≈ saturation`);
+  near(t, saturationRps(i, { ...shared, sharedCores: null }), 4000 / 3, 1e-9, 'own cores: the prediction tier binds');
+});
