@@ -6,6 +6,7 @@ import { readPrices } from '../src/planner/prices.js';
 import { erlangC, md1, mm1, mmc } from '../src/planner/queueing.js';
 import { simulate } from '../src/planner/simulate.js';
 import { cheapest, type FeasiblePlan, type TopologyPlan } from '../src/planner/size.js';
+import { combineValidations } from '../src/planner/validate.js';
 import { seededRandom } from '../src/stats/bootstrap.js';
 
 const near = (t: { ok: (v: boolean, m: string) => unknown }, got: number, want: number, tol: number, what: string) =>
@@ -169,6 +170,8 @@ function input(topology: 'monolith' | 'microservices', cpu: Record<string, numbe
     hops: topology === 'monolith' ? 1 : 2,
     base,
     baseRateRps: 100,
+    baseMedianMs: 1,
+    baseUtilization: 0,
     gatewayOwnMs: null,
     tiers: Object.entries(cpu).map(([kind, ms]) => ({
       kind,
@@ -236,4 +239,69 @@ t.test('capacity at an SLO on a shared core: the core pool is the server', async
   const cap = predictedCapacity(i, shared, 25, model);
   t.ok(cap > 950 && cap <= 1000, `constant arrivals, constant service: capacity ${cap.toFixed(0)} ≈ saturation`);
   near(t, saturationRps(i, { ...shared, sharedCores: null }), 4000 / 3, 1e-9, 'own cores: the prediction tier binds');
+});
+
+t.test('stalls in the base drain at 1 − ρ: measured at ρ₀, they cost (1 − ρ₀)/(1 − ρ) as much at ρ', async (t) => {
+  // Base: 1 ms, and 10 % of requests 11 ms (a 10 ms stall over the 1 ms median); measured at ρ₀ = 0.2.
+  const values = Array.from({ length: 2001 }, (_, k) => (k > 1800 ? 11 : 1));
+  const base = sampleTable({ values, mean: 2 });
+  const at = (rate: number, stalls?: { medianMs: number; utilization: number }) =>
+    simulate({
+      rateRps: rate,
+      arrival: 'constant',
+      // Constant service, constant arrivals: no queueing of its own, so only the stalls move.
+      stations: [
+        {
+          name: 's',
+          replicas: 1,
+          servers: 1,
+          occupancy: deterministic(1),
+          meanOccupancyMs: 1,
+          dispatch: 'round-robin',
+        },
+      ],
+      base,
+      requests: 20_000,
+      ...(stalls ? { stalls } : {}),
+    });
+  const asDrawn = at(600);
+  near(t, asDrawn.p99Ms, 11, 1e-9, 'without the stall model the base is added as drawn');
+  const scaled = at(600, { medianMs: 1, utilization: 0.2 });
+  near(t, scaled.p99Ms, 1 + 10 * (0.8 / 0.4), 1e-9, 'at ρ = 0.6: the 10 ms stall costs 10 × 0.8/0.4');
+  near(t, at(200, { medianMs: 1, utilization: 0.2 }).p99Ms, 11, 1e-9, 'at ρ₀ itself: as measured');
+  near(t, scaled.p50Ms, 1, 1e-9, 'the median is no stall');
+});
+
+t.test('several runs: medians side by side, and how far the measurement moved', async (t) => {
+  const run = (pred: number, lo: number, hi: number | null) => ({
+    runId: 'r',
+    sloMs: 25,
+    serverCores: 1,
+    latency: [],
+    capacity: [
+      {
+        implementation: 'mlbench',
+        topology: 'microservices',
+        replicas: 1,
+        gateways: 1,
+        predictedRps: pred,
+        measuredLo: lo,
+        measuredHi: hi,
+        limitedBy: hi === null ? 'load-generator' : 'slo',
+        errorPct: null,
+        withinBracket: false,
+      },
+    ],
+  });
+  const [c] = combineValidations([
+    run(3000, 2000, 2100),
+    run(3200, 4000, 4200),
+    run(3100, 3000, 3100),
+    run(3100, 5000, null),
+  ]);
+  t.same(c!.predicted, { median: 3100, min: 3000, max: 3200 });
+  t.same(c!.measured, { median: 3000, min: 2000, max: 4000, n: 3 }, 'floors are not capacities');
+  t.same(c!.floors, [5000]);
+  t.equal(c!.errorPct, 3.3, '(3100 − 3000) / 3000');
+  t.equal(c!.measuredSpreadPct, 66.7, '(4000 − 2000) / 3000');
 });

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { readResults } from '../results.js';
 import { ExitError, type Io, int, positive } from './args.js';
 
 const nonNegative = (v: string) => {
@@ -18,7 +17,10 @@ export function planCommand(program: Command, io: Io): void {
   program
     .command('plan')
     .description('size and price both topologies for a rate and an SLO, from measured service times (or --validate)')
-    .argument('<dirs...>', 'results/<run-id> directories (several: one plan per model, e.g. a model-cost sweep)')
+    .argument(
+      '<dirs...>',
+      'results/<run-id> directories, --repeat sets or dir,dir,… (several: one plan per model; --validate: medians across runs)',
+    )
     .option('--rate <rps>', 'target arrival rate, requests per second', positive('--rate'))
     .option('--slo-ms <ms>', 'p99 latency objective, ms', positive('--slo-ms'))
     .option('--rtt-ms <ms>', 'network round trip per hop, ms (this machine measures loopback: 0)', nonNegative, 0)
@@ -33,14 +35,12 @@ export function planCommand(program: Command, io: Io): void {
     .option('--json', 'print JSON on stdout (nothing else)')
     .action(async (dirs: string[], o) => {
       const { workloadsOf } = await import('../planner/inputs.js');
-      const runs = await Promise.all(
-        dirs.map((d) =>
-          readResults(resolve(d)).then(
-            (res) => ({ dir: d, res }),
-            (err: Error) => Promise.reject(new ExitError(2, err.message)),
-          ),
-        ),
+      const { resolveSide } = await import('../compare/sides.js');
+      // Each argument a results directory, a `bench --repeat` set, or dir,dir,…
+      const sides = await Promise.all(
+        dirs.map((d) => resolveSide(d).catch((err: Error) => Promise.reject(new ExitError(2, err.message)))),
       );
+      const runs = sides.flatMap((s) => s.runs.map((res, i) => ({ dir: s.dirs[i]!, res })));
       const workloads = runs.flatMap(({ dir, res }) => workloadsOf(res, dir));
       if (!workloads.length)
         throw new ExitError(
@@ -48,16 +48,21 @@ export function planCommand(program: Command, io: Io): void {
           `${dirs.join(', ')}: no run kept up with its load: nothing to take service times from (run mlbench bench first)`,
         );
       if (o.validate) {
-        const { validate } = await import('../planner/validate.js');
-        const { validationText } = await import('../planner/text.js');
+        const { validate, combineValidations } = await import('../planner/validate.js');
+        const { validationText, combinedText } = await import('../planner/text.js');
         const { modelOptions } = await import('../planner/plan.js');
         const checks = runs.map(({ dir, res }) => {
           const own = workloads.filter((w) => w.source === dir);
           const arrival = own[0]?.arrival ?? 'constant';
           return validate(res, own, modelOptions({ ...base(o), arrival }));
         });
-        if (o.json) io.out(`${JSON.stringify(checks.length === 1 ? checks[0] : checks, null, 1)}\n`);
-        else for (const v of checks) io.out(validationText(v));
+        const combined = checks.length > 1 ? combineValidations(checks) : null;
+        if (o.json)
+          io.out(`${JSON.stringify(checks.length === 1 ? checks[0] : { runs: checks, combined }, null, 1)}\n`);
+        else {
+          for (const v of checks) io.out(validationText(v));
+          if (combined) io.out(combinedText(combined, checks.length));
+        }
         return;
       }
       if (o.rate === undefined || o.sloMs === undefined)

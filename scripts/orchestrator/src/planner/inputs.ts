@@ -4,6 +4,7 @@ import { gatewaysOf, implementationOf } from '../labels.js';
 import { parseCpuList } from '../machine.js';
 import type { ResultsFile, RunResult } from '../results.js';
 import { type QuantileTable, scaleTable, tableFromBuckets, tableFromHdr } from './distribution.js';
+import { stationsFor } from './model.js';
 
 /**
  * What the planner takes from a results.json, per tier of a topology: how much CPU a request
@@ -45,6 +46,9 @@ export interface TopologyInput {
   /** End-to-end latency with the least queueing measured (the lowest-rate valid runs), ms. */
   base: QuantileTable;
   baseRateRps: number;
+  /** The base's median (ms), and the busiest station's utilization where it was measured (as it ran). */
+  baseMedianMs: number;
+  baseUtilization: number;
   tiers: TierInput[];
   /** The gateway's own time per request at low load (its hop minus the prediction's), ms. */
   gatewayOwnMs: number | null;
@@ -64,7 +68,6 @@ export interface Workload {
 }
 
 const kindOf = (component: string) => component.replace(/-\d+$/, '');
-const SERVER_KINDS = ['monolith', 'gateway', 'prediction'];
 
 /** A run the fit may use: the server kept up (nothing late, nothing failed, the rate held). */
 function keptUp(r: RunResult, errorRate: number): boolean {
@@ -168,6 +171,7 @@ function topologyInput(
   model: string,
   runs: RunResult[],
   errorRate: number,
+  serverCores: number,
 ): TopologyInput | null {
   const low = lowLoadRuns(runs, errorRate);
   if (!low.length) return null;
@@ -181,16 +185,29 @@ function topologyInput(
   const base = tableFromHdr(mergeHistograms(low.map((r) => r.latencyHistogram)));
   const g = tiers.find((t) => t.kind === 'gateway');
   const p = tiers.find((t) => t.kind === 'prediction');
-  return {
+  const input: TopologyInput = {
     topology,
     implementation,
     model,
     hops: low[0]!.hopCount || kinds.length,
     base,
     baseRateRps: low[0]!.achievedRps,
+    baseMedianMs: base.values[Math.floor(base.values.length / 2)]!,
+    baseUtilization: 0,
     tiers,
     gatewayOwnMs: g && p ? Math.round((g.hop.meanMs - p.hop.meanMs) * 1000) / 1000 : null,
   };
+  // Where the base was measured: its configuration, every process on the measured cores.
+  const asRan = {
+    replicas: low[0]!.replicas,
+    gateways: gatewaysOf(low[0]!),
+    serversPerReplica: 1,
+    sharedCores: serverCores,
+  };
+  input.baseUtilization = Math.max(
+    ...stationsFor(input, asRan).map((s) => (input.baseRateRps * s.meanOccupancyMs) / 1000 / (s.replicas * s.servers)),
+  );
+  return input;
 }
 
 /**
@@ -221,6 +238,7 @@ export function workloadsOf(res: ResultsFile, source: string): Workload[] {
         g.model,
         g.runs.filter((r) => r.topology === t),
         errorRate,
+        serverCores,
       );
       if (ti) topologies.push(ti);
     }
@@ -239,5 +257,3 @@ export function workloadsOf(res: ResultsFile, source: string): Workload[] {
   }
   return out;
 }
-
-export { SERVER_KINDS };

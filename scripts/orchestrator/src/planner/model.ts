@@ -81,6 +81,7 @@ export function predict(input: TopologyInput, d: Deployment, rateRps: number, o:
     arrival: o.arrival,
     stations: stationsFor(input, d),
     base: sampleTable(input.base),
+    stalls: { medianMs: input.baseMedianMs, utilization: input.baseUtilization },
     fixedMs: o.rttMs * input.hops,
     requests: o.requests,
     seed: o.seed,

@@ -27,6 +27,14 @@ export interface SimulationInput {
   stations: Station[];
   /** Latency a request has with no queue anywhere (ms), drawn per request; default 0. */
   base?: Sampler;
+  /**
+   * The base's stalls: where it was measured (its median and the busiest station's
+   * utilization then). A request's base above the median is taken for a stall (the core
+   * held by another process, a collector, a timer); the arrivals behind a stall drain at
+   * 1 − ρ, so a stall measured at ρ₀ costs (1 − ρ₀)/(1 − ρ) as much at ρ (the busy-period
+   * argument of queues with server interruptions). Absent: the base is added as drawn.
+   */
+  stalls?: { medianMs: number; utilization: number };
   /** Count the time in service at every station too (the response time of the textbook queues). */
   countService?: boolean;
   /** Fixed latency added to every request (network round trips), ms. */
@@ -130,8 +138,12 @@ export function simulate(input: SimulationInput): SimulationResult {
   }
   const kept = new Float64Array(n - warmup);
   let sum = 0;
+  const busiest = Math.min(0.999, Math.max(0, ...outcomes.map((o) => o.utilization)));
+  const stall = input.stalls ? (1 - Math.min(0.999, input.stalls.utilization)) / (1 - busiest) : 1;
+  const median = input.stalls?.medianMs ?? 0;
   for (let i = warmup; i < n; i++) {
-    const v = latency[i]! + (input.base ? input.base(rng) : 0) + (input.fixedMs ?? 0);
+    const b = input.base ? input.base(rng) : 0;
+    const v = latency[i]! + b + (b > median ? (b - median) * (stall - 1) : 0) + (input.fixedMs ?? 0);
     kept[i - warmup] = v;
     sum += v;
   }

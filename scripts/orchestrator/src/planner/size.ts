@@ -124,9 +124,12 @@ export function cheapest(input: TopologyInput, r: PlanRequest): TopologyPlan {
   while (!ok(sim, r)) {
     if (d.replicas > MAX_REPLICAS || d.gateways > MAX_REPLICAS)
       return infeasible(input, `no configuration up to ${MAX_REPLICAS} replicas a tier meets the SLO`);
+    // Steps of 2 % (at least one replica) keep a walk to hundreds of replicas short; the
+    // step back below undoes any overshoot one replica at a time.
+    const step = (n: number) => n + Math.max(1, Math.ceil(n * 0.02));
     const candidates = micro
-      ? [deployment(d.replicas + 1, d.gateways, r), deployment(d.replicas, d.gateways + 1, r)]
-      : [deployment(d.replicas + Math.max(1, Math.ceil(d.replicas * 0.02)), 0, r)];
+      ? [deployment(step(d.replicas), d.gateways, r), deployment(d.replicas, step(d.gateways), r)]
+      : [deployment(step(d.replicas), 0, r)];
     const base = costOf(input, d, r).perHour;
     let best: { d: Deployment; sim: SimulationResult; gain: number } | null = null;
     for (const c of candidates) {

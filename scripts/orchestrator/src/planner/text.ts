@@ -1,7 +1,7 @@
 import { configLabel } from '../labels.js';
 import type { WorkloadPlan } from './plan.js';
 import type { TopologyPlan } from './size.js';
-import type { Validation } from './validate.js';
+import type { CombinedCheck, Validation } from './validate.js';
 
 const money = (x: number) =>
   !Number.isFinite(x) ? '–' : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(2);
@@ -122,7 +122,28 @@ export function validationText(v: Validation): string {
         `${l.errorPct > 0 ? '+' : ''}${l.errorPct} %`,
       ]),
     ),
-    '  Trials rows check the queueing only: the model’s base latency is measured in those runs. Capacity and probe rows are out of sample.',
+    '  Trials rows check the queueing only: the model’s base latency is measured in those runs (the smallest configuration’s). Capacity and probe rows are out of sample.',
+    '  A single run’s capacity is one draw of a noisy measurement: validate several runs (plan --validate A B …, or a --repeat set) to compare medians.',
   ];
   return `${out.join('\n')}\n`;
+}
+
+export function combinedText(cs: CombinedCheck[], runs: number): string {
+  const range = (x: { median: number; min: number; max: number }) =>
+    x.min === x.max ? `${x.median}` : `${x.median} (${x.min}–${x.max})`;
+  return `${[
+    `Across ${runs} runs: capacity at the SLO, medians (range); each prediction from its own run's measurements`,
+    table(
+      ['configuration', 'predicted req/s', 'measured req/s', 'error of medians', 'measured moved between runs'],
+      cs.map((c) => [
+        configLabel(c),
+        range(c.predicted),
+        c.measured
+          ? `${range(c.measured)}${c.floors.length ? `; floors ≥ ${c.floors.join(', ≥ ')}` : ''}`
+          : `floors only: ≥ ${c.floors.join(', ≥ ')}`,
+        c.errorPct === null ? 'n/a' : `${c.errorPct > 0 ? '+' : ''}${c.errorPct} %`,
+        c.measuredSpreadPct === null ? '–' : `${c.measuredSpreadPct} %`,
+      ]),
+    ),
+  ].join('\n')}\n`;
 }

@@ -91,7 +91,7 @@ export function planSection(r: ResultsFile): Block[] {
   const blocks: Block[] = [
     { h: 'Planning beyond this machine', level: 2 },
     {
-      p: `\`mlbench plan\` sizes both topologies for a rate and an SLO from this run’s measured CPU per request, service-time shapes, idle cost and memory, by simulating every request through the tiers (assumptions: \`mlbench plan ${r.runId} --rate R --slo-ms ${sloMs}\` prints them). First, the same model predicting what this run measured, every server process on ${v.serverCores} core(s) as it ran:`,
+      p: `\`mlbench plan\` sizes both topologies for a rate and an SLO from this run’s measured CPU per request, service-time shapes, idle cost and memory, by simulating every request through the tiers (assumptions: \`mlbench plan ${r.runId} --rate R --slo-ms ${sloMs}\` prints them). First, the same model predicting what this run measured, every server process on ${v.serverCores} core(s) as it ran. A single run’s measured capacity is one draw of a noisy measurement; \`mlbench plan --validate A B …\` sets the medians of several runs side by side and says how far the measurement itself moved:`,
     },
     {
       table: {
