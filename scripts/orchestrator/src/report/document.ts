@@ -1,4 +1,5 @@
 import { configLabel, gatewaysOf, implementationOf } from '../labels.js';
+import { parseCpuList } from '../machine.js';
 import type { ResultsFile, RunResult, SummaryRow } from '../results.js';
 import * as charts from './charts.js';
 import { fmt } from './format.js';
@@ -365,11 +366,5 @@ export function buildDocument(r: ResultsFile): Block[] {
 
 /** Number of CPUs in a taskset list such as "1", "1-3" or "0,2-3"; undefined when not pinned. */
 function cpuCount(list: string | undefined): number | undefined {
-  if (!list) return undefined;
-  let n = 0;
-  for (const part of list.split(',')) {
-    const [a, b] = part.split('-').map(Number);
-    n += b === undefined ? 1 : b! - a! + 1;
-  }
-  return n;
+  return list ? parseCpuList(list).length : undefined;
 }
