@@ -45,7 +45,7 @@ export function planCommand(program: Command, io: Io): void {
       if (!workloads.length)
         throw new ExitError(
           2,
-          `${dirs.join(', ')}: no run kept up with its load: nothing to take service times from (run mlbench bench first)`,
+          `${dirs.join(', ')}: nothing to plan from: no topology has a run that kept up with its load and CPU per replica (a --backend external run without a PID or container has none)`,
         );
       if (o.validate) {
         const { validate, combineValidations } = await import('../planner/validate.js');

@@ -25,6 +25,8 @@ export interface WorkloadPlan {
   /** Every measured input the plan rests on, and every assumption it makes, in words. */
   assumptions: string[];
   inputs: Record<string, TierSummary[]>;
+  /** The gateway's own time per request at low load (its hop minus the prediction's), ms. */
+  gatewayOwnMs: number | null;
 }
 
 export interface TierSummary {
@@ -112,5 +114,6 @@ export function planWorkload(w: Workload, o: PlanOptions): WorkloadPlan {
     cheaper,
     assumptions: assumptionsOf(w, o),
     inputs: Object.fromEntries(w.topologies.map((t) => [t.topology, tierSummaries(t)])),
+    gatewayOwnMs: w.topologies.find((t) => t.topology === 'microservices')?.gatewayOwnMs ?? null,
   };
 }

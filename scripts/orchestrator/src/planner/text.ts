@@ -83,6 +83,10 @@ export function planText(plans: WorkloadPlan[], currency: string): string {
         rows,
       ),
     );
+    if (p.gatewayOwnMs !== null)
+      out.push(
+        `  The gateway's own time at low load: ${p.gatewayOwnMs} ms a request (its hop minus the prediction's).`,
+      );
     out.push('  Assumptions:');
     for (const a of p.assumptions) out.push(`  - ${a}`);
     out.push('');
