@@ -45,7 +45,7 @@ t.test('importing the CLI starts nothing: no signal handlers, no exit', async (t
   const program = buildCli({ out: () => {}, err: () => {} });
   t.same(
     program.commands.map((c) => c.name()),
-    ['train', 'dataset', 'models', 'bench', 'perf', 'report', 'compare', 'up', 'down'],
+    ['train', 'dataset', 'models', 'bench', 'perf', 'report', 'compare', 'plan', 'up', 'down'],
   );
 });
 
