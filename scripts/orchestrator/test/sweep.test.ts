@@ -197,7 +197,14 @@ t.test('a short sweep end to end: points, crossover, report', async (t) => {
     t.equal(p.serverCores, res.config.pinning.serverCpus ? 1 : p.serverCores);
   }
   t.ok(at('rf-m', 'monolith').inferenceMs > 20 * at('linear-f8', 'monolith').inferenceMs, 'rf-m costs more');
-  t.ok(at('rf-m', 'monolith').capacityRps < at('linear-f8', 'monolith').capacityRps, 'and serves less');
+  // A capacity the load generator ended is a floor: the cheap model serves at least that
+  // much (a CI run here found linear-f8 "≥ 3000" and rf-m 3000 on the SLO), so against a
+  // floor "serves less" can only be "serves no more".
+  const [cheap, dear] = [at('linear-f8', 'monolith'), at('rf-m', 'monolith')];
+  t.ok(
+    cheap.capacityLimitedBy === 'slo' ? dear.capacityRps < cheap.capacityRps : dear.capacityRps <= cheap.capacityRps,
+    `and serves less: ${dear.capacityRps} (${dear.capacityLimitedBy}) vs ${cheap.capacityRps} (${cheap.capacityLimitedBy})`,
+  );
   t.ok(
     at('linear-f8', 'microservices').totalResidentMB! > at('linear-f8', 'monolith').totalResidentMB!,
     'gateway memory',
