@@ -3,6 +3,11 @@ export function gatewaysOf(x: { topology: string; gateways?: number | undefined 
   return x.gateways ?? (x.topology === 'microservices' ? 1 : 0);
 }
 
+/** A component's kind from its name: "prediction-2" → "prediction". */
+export function componentKind(name: string): string {
+  return name.replace(/-\d+$/, '');
+}
+
 /** Whose services a run or row measured: ours unless recorded otherwise (--backend command/external). */
 export function implementationOf(x: { implementation?: string | undefined }): string {
   return x.implementation ?? 'mlbench';

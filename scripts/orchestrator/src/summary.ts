@@ -1,4 +1,4 @@
-import { gatewaysOf, implementationOf, sameConfig } from './labels.js';
+import { componentKind, gatewaysOf, implementationOf, sameConfig } from './labels.js';
 import type { CapacityResult, Interval, RunResult, Spread, SummaryRow } from './results.js';
 import { spread } from './spread.js';
 import { intervalsOf } from './stats/intervals.js';
@@ -20,7 +20,7 @@ export function gatewayOverheadMs(r: RunResult): number | null {
 export function peakRssByKind(run: RunResult, into: Record<string, number> = {}): Record<string, number> {
   for (const [name, res] of Object.entries(run.resources)) {
     if (name === 'servers' || name === 'driver') continue;
-    const kind = name.replace(/-\d+$/, '');
+    const kind = componentKind(name);
     into[kind] = Math.max(into[kind] ?? 0, res.rssMaxMB);
   }
   return into;

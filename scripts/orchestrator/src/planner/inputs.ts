@@ -1,10 +1,10 @@
 import { linearRegression, linearRegressionLine, rSquared } from 'simple-statistics';
 import { mergeHistograms } from '../driver/histogram.js';
-import { gatewaysOf, implementationOf } from '../labels.js';
+import { componentKind, gatewaysOf, implementationOf } from '../labels.js';
 import { parseCpuList } from '../machine.js';
 import type { ResultsFile, RunResult } from '../results.js';
 import { type QuantileTable, scaleTable, tableFromBuckets, tableFromHdr } from './distribution.js';
-import { stationsFor } from './model.js';
+import { utilizationAt } from './model.js';
 
 /**
  * What the planner takes from a results.json, per tier of a topology: how much CPU a request
@@ -60,14 +60,10 @@ export interface Workload {
   implementation: string;
   model: string;
   arrival: 'poisson' | 'constant';
-  sloP99Ms: number;
-  sloErrorRate: number;
   /** Cores every server process shared when this was measured. */
   serverCores: number;
   topologies: TopologyInput[];
 }
-
-const kindOf = (component: string) => component.replace(/-\d+$/, '');
 
 /** A run the fit may use: the server kept up (nothing late, nothing failed, the rate held). */
 function keptUp(r: RunResult, errorRate: number): boolean {
@@ -75,7 +71,7 @@ function keptUp(r: RunResult, errorRate: number): boolean {
 }
 
 function replicasOf(r: RunResult, kind: string): string[] {
-  return Object.keys(r.resources).filter((c) => kindOf(c) === kind);
+  return Object.keys(r.resources).filter((c) => componentKind(c) === kind);
 }
 
 function tierInput(kind: string, runs: RunResult[], low: RunResult[], errorRate: number): TierInput | null {
@@ -113,9 +109,8 @@ function tierInput(kind: string, runs: RunResult[], low: RunResult[], errorRate:
     fit = { method: 'highest-rate', points: points.length, r2: null, minRps, maxRps };
   }
   const lowRun = low.find((r) => replicasOf(r, kind).length) ?? runs[0]!;
-  const hopKey = kind;
-  const hopRuns = low.filter((r) => r.hops[hopKey]?.requests);
-  const hopOf = hopRuns[0]?.hops[hopKey];
+  const hopRuns = low.filter((r) => r.hops[kind]?.requests);
+  const hopOf = hopRuns[0]?.hops[kind];
   const names = replicasOf(lowRun, kind);
   const lowLoadCpuMs = names.length
     ? (names.reduce((s, c) => s + lowRun.resources[c]!.cpuCores, 0) / Math.max(1, lowRun.achievedRps)) * 1000
@@ -124,7 +119,7 @@ function tierInput(kind: string, runs: RunResult[], low: RunResult[], errorRate:
   const merged = new Map<number, number>();
   let total = 0;
   for (const r of hopRuns) {
-    const h = r.hops[hopKey]!;
+    const h = r.hops[kind]!;
     if (!h.bucketsMs) continue;
     total += h.requests;
     for (const [le, n] of h.bucketsMs) merged.set(le, (merged.get(le) ?? 0) + n);
@@ -204,9 +199,7 @@ function topologyInput(
     serversPerReplica: 1,
     sharedCores: serverCores,
   };
-  input.baseUtilization = Math.max(
-    ...stationsFor(input, asRan).map((s) => (input.baseRateRps * s.meanOccupancyMs) / 1000 / (s.replicas * s.servers)),
-  );
+  input.baseUtilization = utilizationAt(input, asRan, input.baseRateRps);
   return input;
 }
 
@@ -249,8 +242,6 @@ export function workloadsOf(res: ResultsFile, source: string): Workload[] {
       implementation: g.implementation,
       model: g.model,
       arrival: c.scenario.arrival === 'poisson' ? 'poisson' : 'constant',
-      sloP99Ms: c.slo.p99Ms,
-      sloErrorRate: errorRate,
       serverCores,
       topologies,
     });

@@ -88,6 +88,11 @@ export function predict(input: TopologyInput, d: Deployment, rateRps: number, o:
   });
 }
 
+/** The busiest station's utilization at a rate (the simulator's own definition). */
+export function utilizationAt(input: TopologyInput, d: Deployment, rateRps: number): number {
+  return Math.max(...stationsFor(input, d).map((s) => (rateRps * s.meanOccupancyMs) / 1000 / (s.replicas * s.servers)));
+}
+
 /** The rate at which some station's utilization reaches 1. */
 export function saturationRps(input: TopologyInput, d: Deployment): number {
   return Math.min(...stationsFor(input, d).map((s) => (s.replicas * s.servers * 1000) / s.meanOccupancyMs));

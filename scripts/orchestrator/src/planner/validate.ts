@@ -1,5 +1,6 @@
 import { gatewaysOf, implementationOf } from '../labels.js';
 import type { ResultsFile } from '../results.js';
+import { medianOf } from '../stats/bootstrap.js';
 import type { Workload } from './inputs.js';
 import { type Deployment, type ModelOptions, predict, predictedCapacity } from './model.js';
 
@@ -150,12 +151,6 @@ export interface CombinedCheck {
   measuredSpreadPct: number | null;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 /**
  * Several runs of the same bench: per configuration, the predictions (each from its own
  * run's inputs) against the capacities measured, medians set side by side, and how far the
@@ -171,8 +166,8 @@ export function combineValidations(vs: Validation[]): CombinedCheck[] {
   return [...by.values()].map((cs) => {
     const pred = cs.map((c) => c.predictedRps);
     const meas = cs.filter((c) => c.measuredHi !== null).map((c) => c.measuredLo);
-    const m = meas.length ? median(meas) : null;
-    const p = median(pred);
+    const m = meas.length ? medianOf(meas) : null;
+    const p = medianOf(pred);
     return {
       implementation: cs[0]!.implementation,
       topology: cs[0]!.topology,

@@ -1,6 +1,6 @@
 import * as echarts from 'echarts';
 import { decodeHistogram, mergeHistograms } from '../driver/histogram.js';
-import { configLabel } from '../labels.js';
+import { componentKind, configLabel } from '../labels.js';
 import type { ResultsFile, RunResult } from '../results.js';
 import { gatewayOverheadMs } from '../summary.js';
 
@@ -106,7 +106,7 @@ function perComponentKind(runs: RunResult[], pick: (x: RunResult, name: string) 
     const byKind = new Map<string, number>();
     for (const name of Object.keys(run.resources)) {
       if (name === 'servers') continue;
-      const kind = name.replace(/-\d+$/, '');
+      const kind = componentKind(name);
       const v = pick(run, name);
       byKind.set(kind, reduce === 'max' ? Math.max(byKind.get(kind) ?? 0, v) : (byKind.get(kind) ?? 0) + v);
     }
