@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_MODEL_PATH, loadModel } from '@mlbench/model';
 import { Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
+import { type GatewayKind, nginxVersion } from './backends/nginx.js';
 import type { ProcessDeployment } from './backends/process.js';
 import type { Deployment, Topology } from './backends/types.js';
 import type { BenchPlan, DeploymentGroup, Step } from './bench-plan.js';
@@ -51,6 +52,8 @@ export interface RunOptions {
   modelPath?: string | undefined;
   /** API-tier preprocessing on the monolith and the gateway (@mlbench/preprocess syntax). */
   preprocess?: string | undefined;
+  /** The microservices' gateway: ours (fastify, default) or nginx (process backend). */
+  gateway?: GatewayKind | undefined;
   /** Run a local Prometheus beside the bench (results/<id>/prometheus) and record its view of every run. */
   withPrometheus?: boolean;
   /** Built-in driver processes, each on a driver CPU of its own (default 1). */
@@ -132,6 +135,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       minDurationMs: o.minDurationMs,
       model: { path: modelPath, name: model.name, version: model.version, features: model.featureCount },
       ...(o.preprocess ? { preprocess: o.preprocess } : {}),
+      ...(o.gateway === 'nginx' ? { gateway: o.gateway, gatewayVersion: nginxVersion() } : {}),
     },
     runs: [],
     capacity: [],
@@ -199,6 +203,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       runId: o.runId,
       serverCpus: o.pinning.serverCpus,
       gateways: t === 'microservices' ? g.gateways : undefined,
+      gateway: o.gateway,
       implementation,
     });
     live.add(d);

@@ -291,6 +291,10 @@ export const ConfigSchema = Obj({
   model: Obj({ path: Str, name: Str, version: Str, features: Int }),
   /** API-tier preprocessing on the monolith and the gateway (bench --preprocess). */
   preprocess: Type.Optional(Str),
+  /** The microservices' gateway when not ours (bench --gateway nginx). */
+  gateway: Type.Optional(Type.Union([Type.Literal('fastify'), Type.Literal('nginx')])),
+  /** Its version as the binary reports it ("1.22.1"). */
+  gatewayVersion: Type.Optional(Str),
   prometheus: Type.Optional(Obj({ url: Str, dir: Str, config: Str })),
 });
 

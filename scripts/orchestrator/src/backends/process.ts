@@ -8,6 +8,7 @@ import { SERVICE_NODE_FLAGS } from '@mlbench/runtime';
 import { allowedCpus, formatCpuList, parseCpuList } from '../machine.js';
 import { sampleComponents } from '../measure/procfs.js';
 import { ManagedProcess } from './child.js';
+import { type GatewayKind, NGINX_POLICY, startNginx } from './nginx.js';
 import { freePort } from './ports.js';
 import { waitReady } from './ready.js';
 import type { Component, Deployment, ServiceName, Topology } from './types.js';
@@ -24,6 +25,8 @@ export interface ProcessBackendOptions {
   startTimeoutMs?: number;
   /** Gateways in front of the prediction replicas (microservices; default 1). */
   gateways?: number | undefined;
+  /** Which gateway: ours (fastify, the default) or Debian's nginx (backends/nginx.ts). */
+  gateway?: GatewayKind | undefined;
   /** Extra environment for every service (timeouts, limits). */
   extraEnv?: Record<string, string>;
   /**
@@ -186,7 +189,14 @@ export async function deployProcesses(
       const gatewayEnv = { PREDICTION_URLS: started.map((s) => s.url).join(',') };
       const names = Array.from({ length: opts.gateways ?? 1 }, (_, i) => `gateway-${i + 1}`);
       for (const n of names) envOf.set(n, gatewayEnv);
-      const gateways = await Promise.allSettled(names.map((n) => startService('gateway', n, opts, gatewayEnv)));
+      const upstreams = started.map((s) => s.url);
+      const gateways = await Promise.allSettled(
+        names.map((n) =>
+          opts.gateway === 'nginx'
+            ? startNginx(n, upstreams, { runId: opts.runId, serverCpus: opts.serverCpus })
+            : startService('gateway', n, opts, gatewayEnv),
+        ),
+      );
       for (const g of gateways) if (g.status === 'fulfilled') started.push(g.value);
       const gatewayFailed = gateways.find((g) => g.status === 'rejected');
       if (gatewayFailed) throw (gatewayFailed as PromiseRejectedResult).reason;
@@ -196,7 +206,13 @@ export async function deployProcesses(
     throw err;
   }
   const entry = started.filter((s) => s.service !== 'prediction');
-  const components: Component[] = started.map(({ proc: _p, ...c }) => c);
+  const components: Component[] = started.map(({ name, service, url, pid, metricsUrl }) => ({
+    name,
+    service,
+    url,
+    pid,
+    ...(metricsUrl ? { metricsUrl } : {}),
+  }));
   const processes = new Map(started.map((s) => [s.name, s.proc]));
   const restart = async (name: string) => {
     const i = started.findIndex((s) => s.name === name);
@@ -228,18 +244,19 @@ export async function deployProcesses(
     processes,
     restart,
     hops: topology === 'monolith' ? 1 : 2,
-    entrySpreading: entrySpreading(topology, replicas, opts.gateways ?? 1),
+    entrySpreading: entrySpreading(topology, replicas, opts.gateways ?? 1, opts.gateway),
     sampleResources: async () => sampleComponents(components),
     stop: stopAll,
   };
 }
 
 /** How load reaches the replicas, named in every report (fairness rule). */
-export function entrySpreading(topology: Topology, replicas: number, gateways = 1): string {
+export function entrySpreading(topology: Topology, replicas: number, gateways = 1, gateway?: GatewayKind): string {
   const policy = describePolicy();
   if (topology === 'monolith')
     return `client-side balancer in the load generator over ${replicas} monolith replica(s): ${policy}`;
+  const inside = gateway === 'nginx' ? `nginx: ${NGINX_POLICY}` : `same balancer module: ${policy}`;
   return gateways === 1
-    ? `one gateway over ${replicas} prediction replica(s), same balancer module: ${policy}`
-    : `client-side balancer in the load generator over ${gateways} gateways, each over ${replicas} prediction replica(s), same balancer module: ${policy}`;
+    ? `one gateway over ${replicas} prediction replica(s), ${inside}`
+    : `client-side balancer in the load generator over ${gateways} gateways, each over ${replicas} prediction replica(s), ${inside}`;
 }

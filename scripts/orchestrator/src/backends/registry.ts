@@ -1,4 +1,5 @@
 import type { DeploymentFile } from './deployment-file.js';
+import type { GatewayKind } from './nginx.js';
 import { deployProcesses } from './process.js';
 import type { Deployment, Topology } from './types.js';
 
@@ -10,6 +11,8 @@ export interface DeployOptions {
   gateways?: number | undefined;
   /** Environment for every service (process backend only: images take theirs from compose). */
   extraEnv?: Record<string, string> | undefined;
+  /** Which gateway the microservices get (process backend; default fastify, ours). */
+  gateway?: GatewayKind | undefined;
   /** Which of the backend's implementations to deploy (several deployment files). */
   implementation?: string | undefined;
 }
@@ -52,6 +55,7 @@ export const BACKENDS: Record<Exclude<BackendName, 'command' | 'external'>, Back
         runId: o.runId,
         serverCpus: o.serverCpus,
         gateways: o.gateways,
+        gateway: o.gateway,
         extraEnv: o.extraEnv,
       }),
   },

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { PREPROCESS_SYNTAX } from '@mlbench/preprocess';
 import { type Command, Option } from 'commander';
+import { GATEWAY_KINDS, NGINX_HINT, nginxBinary } from '../backends/nginx.js';
 import { BACKEND_NAMES, type Backend, type BackendName, backendFor } from '../backends/registry.js';
 import { which } from '../backends/which.js';
 import { K6_HINT } from '../driver/k6.js';
@@ -45,6 +46,12 @@ async function checkRequest(o: Record<string, any>): Promise<Backend> {
     throw new UsageError(
       '--preprocess needs --backend process (the images and commands take no PREPROCESS from mlbench)',
     );
+  if (o.gateway === 'nginx') {
+    if (o.backend !== 'process')
+      throw new UsageError('--gateway nginx needs --backend process (mlbench starts nginx with a generated config)');
+    if (o.preprocess) throw new UsageError('--gateway nginx takes no --preprocess (nginx forwards bodies unparsed)');
+    if (!nginxBinary()) throw new UsageError(NGINX_HINT);
+  }
   await backend.checkReady().catch((err: Error) => {
     throw new UsageError(err.message);
   });
@@ -93,6 +100,14 @@ export function benchCommand(program: Command, io: Io): void {
       '--gateways <list>',
       'gateway counts for the microservices, e.g. 1,2: each with every replica count, the tiers scaled apart (default 1)',
       gatewayList,
+    )
+    .addOption(
+      new Option(
+        '--gateway <kind>',
+        'the microservices’ gateway: ours (fastify, @fastify/http-proxy) or Debian’s nginx',
+      )
+        .choices([...GATEWAY_KINDS])
+        .default('fastify'),
     )
     .option('--trials <n>', 'trials per configuration (default: the plan’s)', int('--trials', 1, 100))
     .option('--slo-ms <ms>', 'p99 latency SLO for capacity search (default: the scenario’s)', positive('--slo-ms'))
@@ -207,6 +222,7 @@ export function benchCommand(program: Command, io: Io): void {
             signal: ac.signal,
             modelPath: o.model ? resolve(o.model) : undefined,
             preprocess: o.preprocess,
+            gateway: o.gateway,
             driverWorkers: workers,
           });
           all.push(results);

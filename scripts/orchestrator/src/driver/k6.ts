@@ -233,10 +233,12 @@ export class K6Driver {
     const ingested = ingestK6Summary(summary);
     const result = k6RunResult(spec, ingested, startedAtEpochMs);
     result.cpuSeconds = samples.at(-1)?.cpu ?? 0;
+    const share = cpuShareWhileLoading(samples, ingested.durationMs);
+    if (share !== undefined) result.loadCpuSeconds = (share * ingested.durationMs) / 1000;
     const late = k6Lateness(ingested, {
       maxVUs: Number(shape.maxVUs ?? shape.vus ?? 0),
       targetIterations: spec.mode.kind === 'open' ? expectedArrivals(spec.mode.schedule) : 0,
-      cpuCores: cpuShareWhileLoading(samples, ingested.durationMs),
+      cpuCores: share,
     });
     if (late) result.late = late;
     onProgress?.({

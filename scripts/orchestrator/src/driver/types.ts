@@ -82,6 +82,8 @@ export interface DriverRunResult {
   late?: string;
   /** CPU seconds of the process that ran this load (k6: a new process per run). */
   cpuSeconds?: number;
+  /** k6: the CPU seconds it spent while sending load, without its ~1 s of start-up. */
+  loadCpuSeconds?: number;
   /** Latency histograms of consecutive blocks of blockMs by scheduled time (confidence intervals). */
   blockMs?: number;
   blockHistograms?: string[];

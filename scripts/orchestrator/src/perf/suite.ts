@@ -43,6 +43,7 @@ export async function runPerf(o: PerfOptions): Promise<PerfResults> {
     const sides = await measureThroughput(o, res, keep);
     res.gatewayHop = await measureHop(o, driver, res.throughput.gateway!.median, sides);
     await sides.proxy.stop();
+    await sides.nginx?.stop();
     await sides.gateway.stop();
     res.driver = await measureDriverLimit(o, driver, sides.bare, sides.max.get('bare')!);
     await sides.bare.stop();

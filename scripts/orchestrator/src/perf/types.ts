@@ -28,6 +28,17 @@ export interface TargetCheck {
   met: boolean;
 }
 
+export interface Probe {
+  rateRps: number;
+  achievedRps: number;
+  dropped: number;
+  errors: number;
+  lagP99Ms: number;
+  ok: boolean;
+  /** Which load generator, when not the built-in driver alone ("k6", "×2 workers"). */
+  driver?: string;
+}
+
 export interface PerfResults {
   runId: string;
   startedAt: string;
@@ -35,6 +46,8 @@ export interface PerfResults {
   settings: Omit<PerfOptions, 'log' | 'signal' | 'pinning'> & { pinning: string };
   throughput: Record<string, Spread>;
   ratios: Record<string, Spread>;
+  /** The entry process's own CPU per 1k requests at its closed-loop maximum, by side. */
+  cpuMsPer1k?: Record<string, Spread>;
   gatewayHop: {
     rateRps: number;
     directP50Ms: Spread;
@@ -44,6 +57,9 @@ export interface PerfResults {
     /** The minimal proxy at the same rate: what any hop costs here. */
     proxyP50Ms?: Spread;
     proxyP99Ms?: Spread;
+    /** Debian's nginx at the same rate, where installed. */
+    nginxP50Ms?: Spread;
+    nginxP99Ms?: Spread;
   };
   driver: {
     autocannonMaxRps: Spread;
@@ -58,7 +74,9 @@ export interface PerfResults {
     builtinClosedRps?: Spread;
     builtinClosedCpuMsPer1k?: number;
     closedOverAutocannon?: Spread;
-    probes: { rateRps: number; achievedRps: number; dropped: number; errors: number; lagP99Ms: number; ok: boolean }[];
+    probes: Probe[];
+    /** Real k6 on the same CPUs against the same server (absent when k6 is not on PATH). */
+    k6?: { version: string; sustainedRps: number; cpuMsPer1k: number; probes: Probe[] } | undefined;
     /** The sustained open-loop rate against the worker count (--driver-workers), side by side in one run. */
     byWorkers?: { workers: number; sustainedRps: number; lagP99Ms: number; cpuMsPer1k: number }[];
   };

@@ -200,7 +200,7 @@ export function buildDocument(r: ResultsFile): Block[] {
     {
       p:
         `Status: **${r.status}**${r.statusReason ? ` (${r.statusReason})` : ''}. Started ${r.startedAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ''}. ` +
-        `Plan ${c.plan}, backend ${c.backend}${c.implementation && c.implementation !== 'mlbench' ? ` (services: ${c.implementation}, started from its deployment file)` : ''}, driver ${c.driver}${(c.driverWorkers ?? 1) > 1 ? ` (${c.driverWorkers} worker processes, interleaved shares of one schedule; a run is late if any worker was)` : ''}, scenario ${c.scenario?.name} (${c.scenario?.executor}, ${c.scenario?.arrival} arrivals), ` +
+        `Plan ${c.plan}, backend ${c.backend}${c.implementation && c.implementation !== 'mlbench' ? ` (services: ${c.implementation}, started from its deployment file)` : ''}${c.gateway === 'nginx' ? `, gateway nginx${c.gatewayVersion ? ` ${c.gatewayVersion}` : ''} (not ours)` : ''}, driver ${c.driver}${(c.driverWorkers ?? 1) > 1 ? ` (${c.driverWorkers} worker processes, interleaved shares of one schedule; a run is late if any worker was)` : ''}, scenario ${c.scenario?.name} (${c.scenario?.executor}, ${c.scenario?.arrival} arrivals), ` +
         `SLO p99 ≤ ${c.slo?.p99Ms} ms and errors ≤ ${(c.slo?.errorRate ?? 0) * 100}%, ${c.trials} trial(s), replicas ${(c.replicas ?? []).join(', ')}.`,
     },
     {
