@@ -26,6 +26,15 @@ if ! engine_up; then
     log "dockerd is installed but not running, and starting it needs root"
     exit 1
   fi
+  # A dockerd killed with its machine leaves containerd's pid file behind; the next dockerd
+  # then trusts whatever process holds that pid now and waits 60 s for a socket that never
+  # comes (seen here: "libcontainerd: containerd is still running pid=14352", then
+  # "timeout waiting for containerd to start"). With no containerd running, it is stale.
+  stale=/var/run/docker/containerd/containerd.pid
+  if [[ -f $stale ]] && ! pgrep -x containerd >/dev/null 2>&1; then
+    log "removing a stale $stale (pid $(cat "$stale" 2>/dev/null), no containerd running)"
+    rm -f "$stale"
+  fi
   log "starting dockerd (log: /var/log/mlbench-dockerd.log)"
   # setsid: the daemon must outlive this script and not take the caller's Ctrl-C.
   setsid dockerd >/var/log/mlbench-dockerd.log 2>&1 < /dev/null &
