@@ -14,7 +14,7 @@ MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
 .PHONY: help install build test lint bench bench-quick bench-sweep bench-monolith bench-microservices bench-resilience bench-article report clean \
-	engine images up-monolith up-microservices down compose-config bench-docker perf \
+	engine images up-monolith up-microservices down compose-config compose-nginx-conf bench-docker perf \
 	swarm-up swarm-down bench-swarm k8s-render push-images
 
 # Docker: OFFLINE=1 builds the base images here (no registry); OBS=1 adds Prometheus (+ Grafana
@@ -22,6 +22,8 @@ SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path 
 OFFLINE ?= 0
 OBS ?= 0
 SCALE ?= 1
+# Compose: GATEWAY=nginx puts nginx in front of the prediction replicas instead of our gateway.
+GATEWAY ?= fastify
 # Swarm: which topology `make swarm-up` deploys.
 TOPOLOGY ?= microservices
 
@@ -91,8 +93,12 @@ images: engine ## Docker: build the three service images and print their sizes (
 up-monolith: engine ## Compose: the monolith on 127.0.0.1:8080 (SCALE=N, OBS=1), waits until healthy
 	OBS=$(OBS) scripts/docker/stack.sh up monolith $(SCALE)
 
-up-microservices: engine ## Compose: gateway on 127.0.0.1:8090 + prediction replicas (SCALE=N, OBS=1)
-	OBS=$(OBS) scripts/docker/stack.sh up microservices $(SCALE)
+up-microservices: engine ## Compose: gateway on 127.0.0.1:8090 + prediction replicas (SCALE=N, OBS=1, GATEWAY=nginx)
+	OBS=$(OBS) GATEWAY=$(GATEWAY) scripts/docker/stack.sh up microservices $(SCALE)
+
+compose-nginx-conf: $(BUILD_STAMP) ## Compose: write compose/nginx/gateway.conf again from backends/nginx.ts
+	$(NODE) --input-type=module -e "import('./scripts/orchestrator/dist/backends/nginx.js').then((m) => process.stdout.write(m.composeNginxConfig()))" > compose/nginx/gateway.conf.tmp
+	mv compose/nginx/gateway.conf.tmp compose/nginx/gateway.conf
 
 down: ## Compose: stop and remove every mlbench stack (and containers of bench runs that died)
 	scripts/docker/stack.sh down

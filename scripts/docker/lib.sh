@@ -37,3 +37,13 @@ choose_prometheus() {
   scripts/docker/offline-base.sh --tag "$OFFLINE_PROMETHEUS_IMAGE" --include prometheus --no-node >/dev/null
   export PROMETHEUS_IMAGE=$OFFLINE_PROMETHEUS_IMAGE
 }
+
+# nginx as the Compose gateway: the pinned image if present or pullable, else Debian's
+# nginx-light on a registry-less base (the same way as Prometheus's).
+choose_nginx() {
+  image_present "$NGINX_IMAGE" && return
+  if docker pull -q "$NGINX_IMAGE" >/dev/null 2>&1; then return; fi
+  log "cannot pull $NGINX_IMAGE; using $OFFLINE_NGINX_IMAGE (Debian's nginx-light on a local base)"
+  scripts/docker/offline-base.sh --tag "$OFFLINE_NGINX_IMAGE" --include nginx-light --no-node >/dev/null
+  export NGINX_IMAGE=$OFFLINE_NGINX_IMAGE
+}

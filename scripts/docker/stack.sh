@@ -2,6 +2,7 @@
 # Bring a topology's Compose stack up (and wait until every container is healthy),
 # take stacks down, or validate every layering the Makefile uses.
 #   scripts/docker/stack.sh up monolith|microservices [SCALE]   OBS=1 adds Prometheus (+ Grafana)
+#                                                               GATEWAY=nginx: nginx as the gateway
 #   scripts/docker/stack.sh down [monolith|microservices]
 #   scripts/docker/stack.sh config
 set -euo pipefail
@@ -11,8 +12,9 @@ cd "$ROOT"
 COMPOSE=$(compose_cmd)
 HEALTH_TIMEOUT_S=${HEALTH_TIMEOUT_S:-120}
 
-files_for() { # topology [obs]
+files_for() { # topology [obs] [gateway]
   local f="-f compose/$1.yaml"
+  [[ $1 == microservices && ${3:-fastify} == nginx ]] && f+=" -f compose/gateway-nginx.yaml"
   [[ ${2:-0} == 1 ]] && f+=" -f compose/observability.yaml"
   echo "$f"
 }
@@ -61,9 +63,12 @@ up() { # topology [scale]
     export MONOLITH_PUBLISH=127.0.0.1:
   fi
   if [[ $obs == 1 ]]; then choose_prometheus; choose_grafana; fi
+  local gateway=${GATEWAY:-fastify}
+  [[ $gateway == fastify || $gateway == nginx ]] || die "unknown GATEWAY '$gateway' (fastify or nginx)"
+  [[ $gateway == nginx && $1 == microservices ]] && choose_nginx
   local started=$SECONDS
   # shellcheck disable=SC2046
-  $COMPOSE -p "$project" $(files_for "$1" "$obs") up -d --no-build --remove-orphans --scale "$service=$scale" >&2
+  $COMPOSE -p "$project" $(files_for "$1" "$obs" "$gateway") up -d --no-build --remove-orphans --scale "$service=$scale" >&2
   wait_healthy "$project"
   log "$project healthy $(( SECONDS - started )) s after 'up'"
   docker ps --filter "label=com.docker.compose.project=$project" --format '  {{.Names}}\t{{.Status}}\t{{.Ports}}' >&2
@@ -88,6 +93,9 @@ config() {
       echo "valid: $COMPOSE $(files_for "$t" "$obs") config"
     done
   done
+  # shellcheck disable=SC2046
+  $COMPOSE $(files_for microservices 0 nginx) config -q || die "invalid: $(files_for microservices 0 nginx)"
+  echo "valid: $COMPOSE $(files_for microservices 0 nginx) config"
   $COMPOSE config -q || die "invalid: the default stack (COMPOSE_FILE in .env)"
   echo "valid: $COMPOSE config (default stack: $COMPOSE_FILE)"
 }

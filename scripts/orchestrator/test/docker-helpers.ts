@@ -3,18 +3,18 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { Test } from 'tap';
 import { request } from 'undici';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import type { ResultsFile } from '../src/results.js';
-import { CLI } from './helpers.js';
+import { CLI, ROOT } from './helpers.js';
 
 /** Shared by the tests that need a real Docker engine (docker.test.ts, swarm.test.ts). */
 const run = promisify(execFile);
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export { ROOT };
 export const script = (name: string) => join(ROOT, 'scripts/docker', name);
 export const docker = new Docker();
 const PREDICT_BODY = JSON.stringify({ features: [1, 2, 3, 4, 5, 6, 7, 8] });

@@ -58,7 +58,7 @@ t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t
 
   await t.test('every Compose layering the Makefile uses is valid', async (t) => {
     const { stdout } = await run('bash', [script('stack.sh'), 'config'], { timeout: 120_000 });
-    t.equal(stdout.match(/^valid: /gm)?.length, 5, stdout);
+    t.equal(stdout.match(/^valid: /gm)?.length, 6, stdout);
   });
 
   await t.test('a Compose stack comes up healthy, answers on 127.0.0.1, scales by DNS, goes away', async (t) => {
@@ -72,6 +72,42 @@ t.test('Docker backend on a real engine', { skip, timeout: 1_200_000 }, async (t
     await run('bash', [script('stack.sh'), 'down', 'microservices'], { env, timeout: 120_000 });
     t.same(await containersOf(prefix), [], 'no container of the stack is left');
   });
+
+  await t.test(
+    'nginx as the Compose gateway: both replicas through it, our JSON errors, stub_status unpublished',
+    async (t) => {
+      const prefix = `mlbench-test-${process.pid}-nginx`;
+      const port = await freePort();
+      const env = { ...process.env, PROJECT_PREFIX: prefix, GATEWAY_PUBLISH: `127.0.0.1:${port}`, GATEWAY: 'nginx' };
+      t.teardown(() => run('bash', [script('stack.sh'), 'down', 'microservices'], { env }).catch(() => undefined));
+      // On a fresh machine no registry answers: the image is Debian's nginx-light on a base made here.
+      await run('bash', [script('stack.sh'), 'up', 'microservices', '2'], { env, timeout: 600_000 });
+      const [gateway] = (await containersOf(prefix)).filter(
+        (c) => c.Labels['com.docker.compose.service'] === 'gateway',
+      );
+      const info = await docker.getContainer(gateway!.Id).inspect();
+      t.match(info.Config.Entrypoint?.[0], 'nginx', `the gateway container runs nginx (${info.Config.Image})`);
+      t.equal(info.Config.User, '65534:65534', 'not root');
+      const published = Object.entries(info.NetworkSettings.Ports ?? {}).filter(([, b]) => (b ?? []).length > 0);
+      t.same(
+        published.map(([p]) => p),
+        ['8080/tcp'],
+        'only the public port is published',
+      );
+      const seen = await servedBy(`http://127.0.0.1:${port}`, 20);
+      t.equal(seen.size, 2, `both prediction replicas answered through nginx: ${[...seen.keys()]}`);
+      const big = await request(`http://127.0.0.1:${port}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.alloc(2 * 1024 * 1024, 0x20),
+      });
+      const body = (await big.body.json()) as { statusCode: number };
+      t.equal(big.statusCode, 413, 'an oversized body is refused by nginx');
+      t.equal(body.statusCode, 413, 'as JSON, like our gateway');
+      await run('bash', [script('stack.sh'), 'down', 'microservices'], { env, timeout: 120_000 });
+      t.same(await containersOf(prefix), [], 'no container of the stack is left');
+    },
+  );
 
   await t.test('deployDocker scales the prediction tier to 3 and back to 1 through the API', async (t) => {
     const dep = await deployDocker('microservices', 2, {});

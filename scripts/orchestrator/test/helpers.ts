@@ -10,6 +10,7 @@ import { sampleProcess } from '../src/measure/procfs.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/service-time-server.mjs', import.meta.url));
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A real HTTP server with a known per-request CPU cost, as a child process. */
 export async function startFixtureServer(serviceTimeMs: number, cpus?: string) {

@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import t from 'tap';
 import { request } from 'undici';
-import { nginxBinary, nginxConfig, parseStubStatus } from '../src/backends/nginx.js';
+import { composeNginxConfig, nginxBinary, nginxConfig, parseStubStatus } from '../src/backends/nginx.js';
 import { deployProcesses } from '../src/backends/process.js';
 import { BODY } from '../src/perf/servers.js';
-import { CLI, processesOfRun } from './helpers.js';
+import { CLI, processesOfRun, ROOT } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -34,6 +34,18 @@ t.test('the generated config: loopback only, no access log, keepalive, our timeo
   t.match(conf, /proxy_next_upstream_tries 2;/);
   t.match(conf, /client_max_body_size 1048576;/);
   t.notMatch(conf, /\/var\/(log|lib)/, 'nothing outside its own folder (an ordinary user runs it)');
+});
+
+t.test('compose/nginx/gateway.conf is the generated Compose config (make compose-nginx-conf)', async (t) => {
+  const committed = readFileSync(`${ROOT}/compose/nginx/gateway.conf`, 'utf8');
+  t.equal(committed, composeNginxConfig(), 'run `make compose-nginx-conf` after changing backends/nginx.ts');
+  t.same(
+    [...committed.matchAll(/^\s*listen (\S+);/gm)].map((m) => m[1]),
+    ['0.0.0.0:8080', '127.0.0.1:8081'],
+    'inside its container: the public port on every address, stub_status on loopback only',
+  );
+  t.match(committed, /server prediction:8080 max_fails=1/);
+  t.match(committed, /error_log stderr warn;/);
 });
 
 t.test('stub_status is parsed, and anything else is refused', async (t) => {
