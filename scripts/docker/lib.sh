@@ -29,21 +29,16 @@ require_images() {
   done
 }
 
-# Prometheus: the pinned image if present or pullable, else the registry-less build.
-choose_prometheus() {
-  image_present "$PROMETHEUS_IMAGE" && return
-  if docker pull -q "$PROMETHEUS_IMAGE" >/dev/null 2>&1; then return; fi
-  log "cannot pull $PROMETHEUS_IMAGE; using $OFFLINE_PROMETHEUS_IMAGE (Debian's prometheus on a local base)"
-  scripts/docker/offline-base.sh --tag "$OFFLINE_PROMETHEUS_IMAGE" --include prometheus --no-node >/dev/null
-  export PROMETHEUS_IMAGE=$OFFLINE_PROMETHEUS_IMAGE
+# An image the stacks use: the pinned one (${!1}) if present or pullable, else the
+# registry-less build (${!2}) of Debian's package $3 on a local base; exports the choice in $1.
+choose_image() { # PIN_VAR OFFLINE_VAR PACKAGE
+  local pinned=${!1} offline=${!2}
+  image_present "$pinned" && return
+  if docker pull -q "$pinned" >/dev/null 2>&1; then return; fi
+  log "cannot pull $pinned; using $offline (Debian's $3 on a local base)"
+  scripts/docker/offline-base.sh --tag "$offline" --include "$3" --no-node >/dev/null
+  export "$1=$offline"
 }
-
-# nginx as the Compose gateway: the pinned image if present or pullable, else Debian's
-# nginx-light on a registry-less base (the same way as Prometheus's).
-choose_nginx() {
-  image_present "$NGINX_IMAGE" && return
-  if docker pull -q "$NGINX_IMAGE" >/dev/null 2>&1; then return; fi
-  log "cannot pull $NGINX_IMAGE; using $OFFLINE_NGINX_IMAGE (Debian's nginx-light on a local base)"
-  scripts/docker/offline-base.sh --tag "$OFFLINE_NGINX_IMAGE" --include nginx-light --no-node >/dev/null
-  export NGINX_IMAGE=$OFFLINE_NGINX_IMAGE
-}
+choose_prometheus() { choose_image PROMETHEUS_IMAGE OFFLINE_PROMETHEUS_IMAGE prometheus; }
+# nginx as the Compose gateway (GATEWAY=nginx).
+choose_nginx() { choose_image NGINX_IMAGE OFFLINE_NGINX_IMAGE nginx-light; }
