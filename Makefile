@@ -15,7 +15,7 @@ SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path 
 
 .PHONY: help install build test lint bench bench-quick bench-sweep bench-monolith bench-microservices bench-resilience bench-article report clean \
 	engine images up-monolith up-microservices down compose-config compose-nginx-conf bench-docker perf \
-	swarm-up swarm-down bench-swarm k8s-render push-images
+	swarm-up swarm-down bench-swarm swarm-cluster-up swarm-cluster-down bench-swarm-cluster k8s-render push-images
 
 # Docker: OFFLINE=1 builds the base images here (no registry); OBS=1 adds Prometheus (+ Grafana
 # where its image can be had); SCALE=N replicas of the scaled tier.
@@ -24,8 +24,9 @@ OBS ?= 0
 SCALE ?= 1
 # Compose: GATEWAY=nginx puts nginx in front of the prediction replicas instead of our gateway.
 GATEWAY ?= fastify
-# Swarm: which topology `make swarm-up` deploys.
+# Swarm: which topology `make swarm-up` deploys; how many nodes `make swarm-cluster-up` makes.
 TOPOLOGY ?= microservices
+NODES ?= 3
 
 help: ## Show this list of targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}'
@@ -123,6 +124,15 @@ swarm-down: ## Swarm: remove the mlbench stacks (and bench stacks that died); le
 bench-swarm: build engine ## The quick plan as Swarm stacks (needs make images; makes a single-node swarm if none)
 	scripts/docker/swarm.sh init
 	$(MLBENCH) bench --plan quick --backend swarm $(ARGS)
+
+swarm-cluster-up: engine ## Swarm: a local NODES-node swarm (one engine per Docker-in-Docker node, zones, a registry; root)
+	scripts/docker/swarm-cluster.sh up $(NODES)
+
+swarm-cluster-down: ## Swarm: remove the local cluster (nodes, their volumes, the network, the engine sockets)
+	scripts/docker/swarm-cluster.sh down
+
+bench-swarm-cluster: build engine ## The quick plan across the local cluster's nodes (make swarm-cluster-up first)
+	eval "$$(scripts/docker/swarm-cluster.sh env)" && $(MLBENCH) bench --plan quick --backend swarm $(ARGS)
 
 k8s-render: ## Kubernetes: print the rendered manifests of both overlays (kubectl kustomize)
 	@for t in monolith microservices; do echo "# --- deploy/k8s/overlays/$$t"; kubectl kustomize deploy/k8s/overlays/$$t; done

@@ -3,6 +3,7 @@ import { DEFAULT_MODEL_PATH, loadModel } from '@mlbench/model';
 import { Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
 import { type GatewayKind, nginxVersion } from './backends/nginx.js';
 import type { ProcessDeployment } from './backends/process.js';
+import type { SwarmDeployment } from './backends/swarm.js';
 import type { Deployment, Topology } from './backends/types.js';
 import type { BenchPlan, DeploymentGroup, Step } from './bench-plan.js';
 import { type CapacityFound, probeAt, searchCapacity } from './capacity.js';
@@ -10,9 +11,11 @@ import { DriverProcess } from './driver/client.js';
 import { K6Driver } from './driver/k6.js';
 import { DriverPool } from './driver/pool.js';
 import type { LoadDriver } from './driver/types.js';
+import { isNodeFault } from './fault-spec.js';
 import { configLabel } from './labels.js';
 import { allowedCpus, describeMachine, type Pinning, parseCpuList } from './machine.js';
 import { measureFaultRun } from './measure/fault-run.js';
+import { measureNodeLossRun } from './measure/node-loss-run.js';
 import { MIN_VALID_REQUESTS, measureRun, type RunContext, warmDeployment } from './measure/run.js';
 import type { Progress } from './progress.js';
 import { runWindow } from './prometheus/api.js';
@@ -251,7 +254,11 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
         return sweepAtCommonRate(d, g, deployments);
       case 'fault':
         return record(
-          await guarded(() => measureFaultRun(ctx, d as ProcessDeployment, g.scenario, step.fault, step.trial)),
+          await guarded(() =>
+            isNodeFault(step.fault.kind)
+              ? measureNodeLossRun(ctx, d as SwarmDeployment, g.scenario, step.fault, step.trial)
+              : measureFaultRun(ctx, d as ProcessDeployment, g.scenario, step.fault, step.trial),
+          ),
         );
       case 'capacity': {
         const c = plan.capacity!;

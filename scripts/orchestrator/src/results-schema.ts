@@ -41,6 +41,8 @@ export const ComponentResourcesSchema = Obj({
   /** CPU used over the window as a share of one core. */
   cpuCores: Num,
   rssMaxMB: Num,
+  /** The node it ran on (swarm backend), sampled from that node's own engine. */
+  node: Type.Optional(Str),
 });
 
 export const TimelineBucketSchema = Obj({
@@ -60,6 +62,7 @@ export const FaultKindSchema = Type.Union([
   Type.Literal('stop'),
   Type.Literal('pause'),
   Type.Literal('restart'),
+  Type.Literal('node-stop'),
 ]);
 
 export const FaultOutcomeSchema = Obj({
@@ -73,6 +76,8 @@ export const FaultOutcomeSchema = Obj({
   timeToZeroErrorsS: Num,
   restartedServesAfterS: Type.Union([Num, Type.Null()]),
   p99DuringFaultMs: Num,
+  /** node-stop: seconds from the node's loss until the tier ran its replica count again elsewhere. */
+  rescheduledAfterS: Type.Optional(Type.Union([Num, Type.Null()])),
   errorsBySecond: Type.Array(Num),
   clientRetries: Int,
 });

@@ -21,6 +21,10 @@ export const METRICS_PORT = 9464;
 
 export interface DockerComponent extends Component {
   containerId: string;
+  /** The engine that runs it, when not the deployment's (a task on another swarm node). */
+  engine?: Docker;
+  /** No engine to ask (a swarm node the nodes file does not name): CPU and memory not sampled. */
+  unsampled?: boolean;
 }
 
 export interface DockerDeployment extends Deployment {
@@ -166,8 +170,9 @@ async function sampleContainers(
   const out = new Map<string, ProcSample>();
   await Promise.all(
     components.map(async (c) => {
+      if (c.unsampled) return;
       try {
-        const s = (await docker
+        const s = (await (c.engine ?? docker)
           .getContainer(c.containerId)
           .stats({ stream: false, 'one-shot': true } as { stream: false })) as EngineStats;
         const mem = s.memory_stats ?? {};
@@ -177,12 +182,13 @@ async function sampleContainers(
         const peak = Math.max(peaks.get(c.containerId) ?? 0, rssMB);
         peaks.set(c.containerId, peak);
         out.set(c.name, {
+          id: c.containerId,
           cpuSeconds: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
           rssMB,
           rssPeakMB: peak,
         });
       } catch {
-        // Removed while sampling (scaled down): left out, as a dead process is.
+        // Removed while sampling (scaled down, its node lost): left out, as a dead process is.
       }
     }),
   );

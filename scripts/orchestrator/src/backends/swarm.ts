@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { done, notYet, pollUntil } from '../poll.js';
-import { COMPOSE_DIR, composePins, REPO_ROOT } from './compose.js';
+import { COMPOSE_DIR, composePins, imageOf, REPO_ROOT } from './compose.js';
 import {
   adopt,
   checkEngineAndImages,
@@ -18,6 +19,7 @@ import {
   replicaTier,
   waitGatewaySees,
 } from './containers.js';
+import { engineClient, loadSwarmNodes, NODES_ENV, nodeCommand, type SwarmNode } from './swarm-nodes.js';
 import type { ServiceName, Topology } from './types.js';
 import { which } from './which.js';
 
@@ -37,14 +39,43 @@ export interface SwarmBackendOptions {
   memoryPollMs?: number;
   /** Gateway tasks in front of the prediction tier (microservices; default 1). */
   gateways?: number | undefined;
+  /** Other nodes' engines and stop/start commands (default: the MLBENCH_SWARM_NODES file). */
+  nodes?: Map<string, SwarmNode>;
+}
+
+/** A node lost on purpose (the node-stop fault): which, and how long until the swarm made up for it. */
+export interface NodeLoss {
+  /** A worker running a task of the scaled tier and, where there is such a worker, no entry task. */
+  pick(): Promise<string>;
+  stop(node: string): Promise<void>;
+  /** Until the scaled tier runs its replica count again (elsewhere), then adopt the new tasks. */
+  waitRescheduled(): Promise<void>;
+  /** Start the node's engine again and wait until the swarm lists it ready. */
+  restore(node: string): Promise<void>;
 }
 
 /** A stack is a Compose project to the rest of mlbench: same results, components, scale(). */
-export type SwarmDeployment = DockerDeployment;
+export interface SwarmDeployment extends DockerDeployment {
+  nodeLoss: NodeLoss;
+}
+
+/** MLBENCH_SWARM_PUBLISH: unset (this node's tasks at their bridge addresses), 1 (the entry tier), all. */
+function publishMode(): 'none' | 'entry' | 'all' {
+  const v = process.env.MLBENCH_SWARM_PUBLISH;
+  return v === 'all' ? 'all' : v === '1' ? 'entry' : 'none';
+}
+
+/** "registry.example.com/…" or "10.0.0.2:5000/…": nodes pull from a registry, pinned by digest. */
+export function prefixNamesRegistry(prefix = composePins().IMAGE_PREFIX ?? 'mlbench/'): boolean {
+  return /[.:]/.test(prefix.split('/')[0]!);
+}
 
 /** A one-line reason when there is no engine, no swarm, or no images, before anything is deployed. */
 export async function checkSwarmReady(docker = new Docker()): Promise<void> {
-  await checkEngineAndImages(docker);
+  // Images in a registry are where the nodes pull them from, not necessarily on the manager.
+  if (prefixNamesRegistry()) await checkRegistryImages(docker);
+  else await checkEngineAndImages(docker);
+  loadSwarmNodes();
   const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
   const state = info.Swarm?.LocalNodeState ?? 'inactive';
   if (state !== 'active')
@@ -54,6 +85,42 @@ export async function checkSwarmReady(docker = new Docker()): Promise<void> {
   if (!info.Swarm?.ControlAvailable)
     throw new Error('this node is a swarm worker: run mlbench on a manager (it deploys and scales services)');
   if (!which('docker')) throw new Error("--backend swarm needs the 'docker' CLI for 'docker stack deploy'");
+}
+
+async function checkRegistryImages(docker: Docker) {
+  for (const s of ['monolith', 'prediction', 'gateway']) {
+    const ref = imageOf(s);
+    const ok = await (docker.getImage(ref) as unknown as { distribution(): Promise<unknown> }).distribution().then(
+      () => true,
+      () => false,
+    );
+    if (!ok)
+      throw new Error(
+        `the swarm manager cannot find ${ref} in its registry: push it first (make push-images, or swarm-cluster.sh up)`,
+      );
+  }
+}
+
+/** The swarm's node IDs by hostname and back, with each node's engine where the nodes file gives one. */
+async function swarmNodes(docker: Docker, specs: Map<string, SwarmNode>) {
+  const list = (await docker.listNodes()) as {
+    ID: string;
+    Description?: { Hostname?: string };
+    Status?: { Addr?: string };
+  }[];
+  const byId = new Map<string, { hostname: string; addr: string; engine?: Docker }>();
+  for (const n of list) {
+    const hostname = n.Description?.Hostname ?? n.ID;
+    const spec = specs.get(hostname);
+    byId.set(n.ID, { hostname, addr: n.Status?.Addr ?? '', ...(spec ? { engine: engineClient(spec.engine) } : {}) });
+  }
+  return byId;
+}
+
+/** This host has the address: a task's docker_gwbridge on that node is reachable from here. */
+function addressIsHere(addr: string): boolean {
+  if (addr === '127.0.0.1' || addr === '::1') return true;
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === addr));
 }
 
 /**
@@ -70,6 +137,7 @@ export async function deploySwarm(
   const stack = projectName(topology);
   const tier = replicaTier(topology);
   const timeoutMs = opts.convergeTimeoutMs ?? 180_000;
+  const specs = opts.nodes ?? loadSwarmNodes();
   const components: DockerComponent[] = [];
   const resources = containerResources(docker, components, opts.memoryPollMs);
   const stop = async () => {
@@ -81,7 +149,7 @@ export async function deploySwarm(
     await stackDeploy(topology, stack, replicas, gateways);
     const servedByAlias: Record<string, string> = {};
     const refresh = async () => {
-      const found = await describeStack(docker, stack);
+      const found = await describeStack(docker, stack, await swarmNodes(docker, specs));
       adopt(dep, found);
       if (opts.serverCpus)
         await pinContainers(
@@ -112,6 +180,7 @@ export async function deploySwarm(
         await settle(n);
       },
       sampleResources: resources.sample,
+      nodeLoss: nodeLoss(docker, stack, topology, specs, () => dep, settle),
     };
     await settle(replicas);
     resources.start();
@@ -124,9 +193,10 @@ export async function deploySwarm(
 
 /** `docker stack deploy` with the .env pins: the CLI is what turns a stack file into services. */
 async function stackDeploy(topology: Topology, stack: string, replicas: number, gateways: number) {
+  const pins = composePins();
   const env = {
     ...process.env,
-    ...composePins(),
+    ...pins,
     MONOLITH_REPLICAS: String(replicas),
     PREDICTION_REPLICAS: String(replicas),
     GATEWAY_REPLICAS: String(Math.max(1, gateways)),
@@ -135,13 +205,14 @@ async function stackDeploy(topology: Topology, stack: string, replicas: number, 
   };
   // Swarm publishes on every interface of a node or not at all: tasks on this node are reached
   // at their docker_gwbridge addresses, so only a multi-node stack needs it (opt-in).
+  const mode = publishMode();
   const publish =
-    process.env.MLBENCH_SWARM_PUBLISH === '1' ? ['-c', `${COMPOSE_DIR}/swarm/publish-${topology}.yaml`] : [];
+    mode === 'none' ? [] : ['-c', `${COMPOSE_DIR}/swarm/publish-${mode === 'all' ? 'all-' : ''}${topology}.yaml`];
   const args = [
     'stack',
     'deploy',
-    '--resolve-image',
-    'never',
+    // From a registry, the manager pins each image to its digest and every node pulls that.
+    ...(prefixNamesRegistry(pins.IMAGE_PREFIX) ? ['--resolve-image', 'always'] : ['--resolve-image', 'never']),
     '-c',
     `${COMPOSE_DIR}/swarm/${topology}.yaml`,
     ...publish,
@@ -201,7 +272,13 @@ async function waitConverged(
   let pendingErr = '';
   await pollUntil(
     async () => {
-      const tasks = await stackTasks(docker, stack);
+      // A lost node's tasks keep their last state ("running") until it comes back: not lingering.
+      const down = new Set(
+        ((await docker.listNodes()) as { ID: string; Status?: { State?: string } }[])
+          .filter((n) => n.Status?.State !== 'ready')
+          .map((n) => n.ID),
+      );
+      const tasks = (await stackTasks(docker, stack)).filter((t) => !down.has(t.NodeID));
       for (const t of tasks) {
         if (t.DesiredState === 'running' && (t.Status.State === 'rejected' || t.Status.State === 'failed')) {
           const id = t.Status.ContainerStatus?.ContainerID;
@@ -227,6 +304,65 @@ async function waitConverged(
   );
 }
 
+/** The node-stop fault on a stack: the nodes file says how to stop and start each node's engine. */
+function nodeLoss(
+  docker: Docker,
+  stack: string,
+  topology: Topology,
+  specs: Map<string, SwarmNode>,
+  dep: () => SwarmDeployment,
+  settle: (n: number) => Promise<void>,
+): NodeLoss {
+  const tier = replicaTier(topology);
+  return {
+    async pick() {
+      if (specs.size === 0)
+        throw new Error(
+          `the node-stop fault needs ${NODES_ENV}: a file with each node's engine and stop/start commands`,
+        );
+      const nodes = await swarmNodes(docker, specs);
+      const managers = new Set(
+        ((await docker.listNodes()) as { ID: string; Spec?: { Role?: string } }[])
+          .filter((n) => n.Spec?.Role === 'manager')
+          .map((n) => n.ID),
+      );
+      const tasks = (await stackTasks(docker, stack)).filter(
+        (t) => t.DesiredState === 'running' && t.Status.State === 'running',
+      );
+      const candidates = [...new Set(tasks.filter((t) => t.service === tier).map((t) => t.NodeID))]
+        .filter((id) => !managers.has(id) && specs.get(nodes.get(id)?.hostname ?? '')?.stop)
+        .sort();
+      // Losing the gateway's node too would measure the gateway's reschedule, not the tier's.
+      const best =
+        candidates.find((id) => !tasks.some((t) => t.NodeID === id && t.service === 'gateway')) ?? candidates[0];
+      if (!best) throw new Error(`${stack}: no worker node runs a ${tier} task and has a stop command to lose`);
+      return nodes.get(best)!.hostname;
+    },
+    stop: (node) => nodeCommand(node, 'stop', specs.get(node)),
+    waitRescheduled: () => settle(dep().replicas),
+    async restore(node) {
+      await nodeCommand(node, 'start', specs.get(node));
+      let state = '';
+      await pollUntil(
+        async () => {
+          const list = (await docker.listNodes()) as {
+            Description?: { Hostname?: string };
+            Status?: { State?: string };
+          }[];
+          state = list.find((n) => n.Description?.Hostname === node)?.Status?.State ?? 'absent';
+          return state === 'ready' ? done(undefined) : notYet;
+        },
+        {
+          timeoutMs: 120_000,
+          intervalMs: 500,
+          onTimeout: () => new Error(`node ${node} is ${state}, not ready, 120 s after its start`),
+        },
+      );
+      await settle(dep().replicas);
+    },
+  };
+}
+
 /** Change a service's replica count through the Docker API (a service update, as `docker service scale`). */
 async function scaleService(docker: Docker, name: string, replicas: number) {
   const service = docker.getService(name);
@@ -244,37 +380,58 @@ interface TaskDescribed extends Described {
  * reached at its docker_gwbridge address (no docker-proxy hop, as the docker backend does);
  * a task elsewhere only where it publishes a port, at its node's address.
  */
-async function describeStack(docker: Docker, stack: string): Promise<TaskDescribed[]> {
+async function describeStack(
+  docker: Docker,
+  stack: string,
+  nodes: Awaited<ReturnType<typeof swarmNodes>>,
+): Promise<TaskDescribed[]> {
   const tasks = (await stackTasks(docker, stack)).filter(
     (t) => t.DesiredState === 'running' && t.Status.State === 'running',
   );
-  const bridge = (await docker.getNetwork(GWBRIDGE).inspect()) as {
-    Containers?: Record<string, { IPv4Address: string }>;
-  };
   const self = ((await docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
+  // The manager's own tasks are at its docker_gwbridge addresses only if that bridge is on this
+  // host: not when the manager is a node of its own (another machine, or a swarm-cluster node).
+  const bridgeHere = self !== undefined && addressIsHere(nodes.get(self)?.addr ?? '');
+  const bridge = bridgeHere
+    ? ((await docker.getNetwork(GWBRIDGE).inspect()) as { Containers?: Record<string, { IPv4Address: string }> })
+    : {};
   const out: TaskDescribed[] = [];
   for (const t of tasks) {
     const containerId = t.Status.ContainerStatus?.ContainerID ?? '';
-    const local = t.NodeID === self && containerId !== '';
+    const local = bridgeHere && t.NodeID === self && containerId !== '';
+    const node = nodes.get(t.NodeID);
     const gw = local ? bridge.Containers?.[containerId]?.IPv4Address.split('/')[0] : undefined;
     let url: string;
-    // A remote task's metrics port is not published (it is internal): its public port answers
-    // /metrics 404, so its hop is left out (hops.missing) rather than read from the wrong place.
+    // A remote task's metrics port is published only with MLBENCH_SWARM_PUBLISH=all (it is
+    // internal); otherwise its hop is left out (hops.missing) rather than read from the wrong place.
     let metricsUrl: string | undefined;
     if (gw) {
       url = `http://${gw}:${CONTAINER_PORT}`;
       metricsUrl = `http://${gw}:${METRICS_PORT}`;
     } else {
-      const port = t.Status.PortStatus?.Ports?.find((p) => p.TargetPort === CONTAINER_PORT)?.PublishedPort;
-      const node = (await docker.getNode(t.NodeID).inspect()) as { Status?: { Addr?: string } };
-      if (!port || !node.Status?.Addr)
+      const published = (target: number) =>
+        t.Status.PortStatus?.Ports?.find((p) => p.TargetPort === target)?.PublishedPort;
+      const port = published(CONTAINER_PORT);
+      if (!port || !node?.addr)
         throw new Error(
-          `${stack}: task ${t.service}.${t.Slot} runs on node ${t.NodeID} and publishes no port; the swarm backend reaches other nodes only through published ports (MLBENCH_SWARM_PUBLISH=1 publishes them, on every interface of those nodes)`,
+          `${stack}: task ${t.service}.${t.Slot} runs on node ${node?.hostname ?? t.NodeID} and publishes no port; the swarm backend reaches other nodes only through published ports (MLBENCH_SWARM_PUBLISH=all publishes every task's, on every interface of those nodes)`,
         );
-      url = `http://${node.Status.Addr}:${port}`;
+      url = `http://${node.addr}:${port}`;
+      const mport = published(METRICS_PORT);
+      if (mport) metricsUrl = `http://${node.addr}:${mport}`;
     }
+    // CPU and memory come from the engine that runs the task: this one, or the node's own.
+    const engine = t.NodeID === self ? docker : node?.engine;
     out.push({
-      component: { name: `${t.service}-${t.Slot}`, service: t.service, url, metricsUrl, containerId },
+      component: {
+        name: `${t.service}-${t.Slot}`,
+        service: t.service,
+        url,
+        metricsUrl,
+        containerId,
+        node: node?.hostname ?? t.NodeID,
+        ...(engine ? { engine } : { unsampled: true }),
+      },
       // The stack files set hostname "{{.Service.Name}}-{{.Task.Slot}}"; services report hostname:port.
       replicaId: `${stack}_${t.service}-${t.Slot}:${CONTAINER_PORT}`,
       local,

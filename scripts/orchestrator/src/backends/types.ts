@@ -17,6 +17,8 @@ export interface Component {
   /** Where its /metrics is, when not at `url` (the images serve it on METRICS_PORT, off the public port). */
   metricsUrl?: string | undefined;
   pid?: number | undefined;
+  /** The machine it runs on, where that is not this one (a swarm node's hostname). */
+  node?: string | undefined;
   /** Histogram names in its /metrics, when not ours. */
   histograms?: { request?: string | undefined; inference?: string | undefined } | undefined;
 }

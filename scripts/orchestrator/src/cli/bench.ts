@@ -5,7 +5,7 @@ import { GATEWAY_KINDS, NGINX_HINT, nginxBinary } from '../backends/nginx.js';
 import { BACKEND_NAMES, type Backend, type BackendName, backendFor } from '../backends/registry.js';
 import { which } from '../backends/which.js';
 import { K6_HINT } from '../driver/k6.js';
-import type { FaultSpec } from '../fault-spec.js';
+import { type FaultSpec, isNodeFault, NODES_ENV } from '../fault-spec.js';
 import { choosePinning, defaultDriverWorkers } from '../machine.js';
 import { PLANS } from '../plan.js';
 import { Progress } from '../progress.js';
@@ -38,8 +38,17 @@ async function checkRequest(o: Record<string, any>): Promise<Backend> {
   ).catch((err: Error) => {
     throw new UsageError(err.message);
   });
-  if (o.fault && !backend.faults)
-    throw new UsageError('--fault needs --backend process (faults act on local processes)');
+  if (o.fault && isNodeFault(o.fault.kind)) {
+    if (o.backend !== 'swarm')
+      throw new UsageError(`--fault ${o.fault.text} needs --backend swarm (it stops a swarm node's engine)`);
+    if (!process.env[NODES_ENV])
+      throw new UsageError(
+        `--fault ${o.fault.text} needs ${NODES_ENV}: a file naming each node's stop and start commands (swarm-cluster.sh writes one)`,
+      );
+  } else if (o.fault && !backend.faults)
+    throw new UsageError(
+      `--fault ${o.fault.text} needs --backend process or command (it signals a local process); --backend swarm takes node-stop@T`,
+    );
   if (o.model && !backend.anyModel)
     throw new UsageError('--model needs --backend process (images carry the default model)');
   if (o.preprocess && o.backend !== 'process')
@@ -113,7 +122,7 @@ export function benchCommand(program: Command, io: Io): void {
     .option('--slo-ms <ms>', 'p99 latency SLO for capacity search (default: the scenario’s)', positive('--slo-ms'))
     .option(
       '--fault <spec>',
-      'inject a fault into one replica of the scaled tier in every trial: kill@T, stop@T, pause@T[:D], restart@T[:D] (default scenario: resilience, replicas 3)',
+      'inject a fault into one replica of the scaled tier in every trial: kill@T, stop@T, pause@T[:D], restart@T[:D]; or lose a swarm node running one: node-stop@T (default scenario: resilience, replicas 3)',
       faultArg,
     )
     .addOption(

@@ -19,6 +19,8 @@ export interface ProcSample {
   rssMB: number;
   /** Peak resident set size (VmHWM). */
   rssPeakMB: number;
+  /** What was sampled (a container ID), where a component's name can outlive it. */
+  id?: string;
 }
 
 /** CPU and memory of a process from /proc; undefined when it is gone or /proc is absent. */

@@ -179,7 +179,8 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
   const resources: Record<string, ComponentResources> = {};
   for (const [name, after] of procAfter) {
     const before = procBefore.get(name);
-    if (!before) continue;
+    // Replaced mid-run (a task rescheduled off a lost node keeps its name): no delta to take.
+    if (!before || before.id !== after.id) continue;
     const cpu = after.cpuSeconds - before.cpuSeconds;
     resources[name] = {
       cpuSeconds: round(cpu, 3),
@@ -187,6 +188,8 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
       cpuCores: round(cpu / windowS, 3),
       rssMaxMB: round(after.rssPeakMB, 1),
     };
+    const node = dep.components.find((c) => c.name === name)?.node;
+    if (node) resources[name]!.node = node;
   }
   // A driver that is a new process per run (k6) measured its own CPU: the pid sampled
   // before the run was the previous run's, already gone.
