@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import type { Test } from 'tap';
 import { request } from 'undici';
+import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import type { ResultsFile } from '../src/results.js';
 import { CLI, ROOT } from './helpers.js';
@@ -28,6 +29,23 @@ export async function engineAvailable(): Promise<string | undefined> {
   } catch (err) {
     return `no Docker engine: ${(err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? (err as Error).message}`;
   }
+}
+
+/** The three images, built here (OFFLINE=1) when missing: docker.test.ts builds them first in a full run. */
+export async function ensureImages(): Promise<void> {
+  const present = await Promise.all(
+    ['monolith', 'prediction', 'gateway'].map((s) =>
+      docker
+        .getImage(imageOf(s))
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        ),
+    ),
+  );
+  if (present.includes(false))
+    await run('bash', [script('images.sh')], { env: { ...process.env, OFFLINE: '1' }, timeout: 900_000 });
 }
 
 /** x-served-by of n sequential predictions that succeeded, with counts. */

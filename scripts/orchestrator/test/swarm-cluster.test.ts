@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { imageOf } from '../src/backends/compose.js';
 import { deploySwarm, STACK } from '../src/backends/swarm.js';
 import { engineClient, loadSwarmNodes } from '../src/backends/swarm-nodes.js';
 import type { ResultsFile } from '../src/results.js';
-import { docker, engineAvailable, script, servedBy } from './docker-helpers.js';
+import { docker, engineAvailable, ensureImages, script, servedBy } from './docker-helpers.js';
 import { CLI } from './helpers.js';
 
 /**
@@ -50,19 +49,7 @@ t.test('unasked as non-root, cluster up refuses with one line', { skip: process.
 });
 
 t.test('the swarm backend on a 3-node cluster', { skip, timeout: 1_200_000 }, async (t) => {
-  const images = await Promise.all(
-    ['monolith', 'prediction', 'gateway'].map((s) =>
-      docker
-        .getImage(imageOf(s))
-        .inspect()
-        .then(
-          () => true,
-          () => false,
-        ),
-    ),
-  );
-  if (images.includes(false))
-    await run('bash', [script('images.sh')], { env: { ...process.env, OFFLINE: '1' }, timeout: 900_000 });
+  await ensureImages();
   t.teardown(() => cluster(['down'], 120_000).catch(() => undefined));
 
   const started = Date.now();

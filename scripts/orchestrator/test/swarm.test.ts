@@ -6,12 +6,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { request } from 'undici';
-import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import { freePort } from '../src/backends/ports.js';
 import { deploySwarm, STACK } from '../src/backends/swarm.js';
 import { which } from '../src/backends/which.js';
-import { benchBothReplicas, docker, engineAvailable, interruptBench, script, servedBy } from './docker-helpers.js';
+import {
+  benchBothReplicas,
+  docker,
+  engineAvailable,
+  ensureImages,
+  interruptBench,
+  script,
+  servedBy,
+} from './docker-helpers.js';
 
 /**
  * The Swarm backend on a real engine: a single-node swarm (made here if there is none, and
@@ -45,20 +52,7 @@ async function leftovers(prefix: string) {
 }
 
 t.test('Swarm backend on a real engine', { skip, timeout: 900_000 }, async (t) => {
-  const images = await Promise.all(
-    ['monolith', 'prediction', 'gateway'].map((s) =>
-      docker
-        .getImage(imageOf(s))
-        .inspect()
-        .then(
-          () => true,
-          () => false,
-        ),
-    ),
-  );
-  // docker.test.ts builds them first when the suite runs in order; alone, this file builds them.
-  if (images.includes(false))
-    await run('bash', [script('images.sh')], { env: { ...process.env, OFFLINE: '1' }, timeout: 900_000 });
+  await ensureImages();
 
   const created = (await swarmState()) !== 'active';
   if (created)
