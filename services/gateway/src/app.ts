@@ -1,25 +1,17 @@
-import httpProxy from '@fastify/http-proxy';
-import type { FastifyReplyFromHooks } from '@fastify/reply-from';
-import {
-  Balancer,
-  classifyUpstreamError,
-  DEFAULT_OUTLIER_POLICY,
-  RetryBudget,
-  shedKind,
-  UpstreamPool,
-  type UpstreamState,
-} from '@mlbench/balancer';
+import { Balancer, DEFAULT_OUTLIER_POLICY, RetryBudget, UpstreamPool, type UpstreamState } from '@mlbench/balancer';
 import { PreprocessError, Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
 import { metricsListenFor, runtimePlugin, sheddingFrom } from '@mlbench/runtime';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
+import { UpstreamClients } from './clients.js';
 import type { GatewayConfig } from './config.js';
 import { DnsDiscovery } from './discovery.js';
+import { Exchanges, sendError } from './exchange.js';
+import { registerHttpProxyForwarder } from './forward-http-proxy.js';
+import { registerUndiciForwarder } from './forward-undici.js';
 import { PendingPerReplica } from './pending.js';
 import { UpstreamOutcomes } from './upstream-metrics.js';
-
-const OPAQUE = 'application/octet-stream';
 
 export interface GatewayOptions {
   replicaId: string;
@@ -30,23 +22,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     upstream: UpstreamState | undefined;
     retried: boolean;
-    /** The replica whose pending count this request holds (released when it is answered). */
+    /** The replica whose pending count this request holds (released when the replica is done with it). */
     occupies: string | undefined;
   }
   interface FastifyInstance {
     upstreams: UpstreamPool;
   }
-}
-
-/** reply-from's undici response carries the upstream headers (its type only names the stream). */
-const upstreamHeaders = (res: unknown) => (res as { headers: Record<string, unknown> }).headers;
-
-interface Replier {
-  code(status: number): { send(payload: unknown): unknown };
-}
-
-function sendError(reply: Replier, status: number, error: string, message: string, code: string) {
-  return reply.code(status).send({ statusCode: status, error, message, code });
 }
 
 /**
@@ -84,7 +65,7 @@ export function rewriteBody(
 
 /** The public prediction API, proxied round robin to healthy prediction replicas. */
 export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { replicaId, config }) => {
-  const dispatcher = new Agent({
+  const clients = new UpstreamClients({
     connections: config.UPSTREAM_CONNECTIONS,
     pipelining: 1,
     connectTimeout: config.UPSTREAM_CONNECT_TIMEOUT_MS,
@@ -102,6 +83,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
     onForget: (origin) => {
       outcomes?.forget(origin);
       pending.forget(origin);
+      clients.forget(origin);
     },
     dispatcher: healthAgent,
     healthIntervalMs: config.HEALTH_INTERVAL_MS,
@@ -123,7 +105,7 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   app.addHook('onClose', async () => {
     discovery?.stop();
     pool.stop();
-    await Promise.all([dispatcher.close(), healthAgent.close()]);
+    await Promise.all([clients.close(), healthAgent.close()]);
   });
 
   await app.register(runtimePlugin, {
@@ -158,8 +140,6 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
       registers: [app.metrics.registry],
     }),
   );
-  const countOutcome = (origin: string, outcome: string) => outcomes?.count(origin, outcome);
-
   // Collected on scrape: how many replicas the gateway knows (discovery) and may send to now.
   new Gauge({
     name: 'gateway_upstreams',
@@ -182,138 +162,39 @@ export const gatewayApp: FastifyPluginAsync<GatewayOptions> = async (app, { repl
   app.decorateRequest('retried', false);
   app.decorateRequest('occupies', undefined);
 
-  const hasRoom = (u: UpstreamState) => pending.hasRoom(u.origin);
-  const occupy = (request: { occupies: string | undefined }, u: UpstreamState) => pending.occupy(request, u.origin);
-  const release = (request: { occupies: string | undefined }) => pending.release(request);
-  /** The balancer's choice, or the next replica with room when that one is full. */
-  const pickWithRoom = (): UpstreamState | 'full' | undefined => {
-    const first = balancer.begin();
-    if (!first || hasRoom(first)) return first;
-    for (let i = 1; i < pool.all.length; i++) {
-      const next = pool.pick(first);
-      if (next && hasRoom(next)) return next;
-    }
-    return 'full';
-  };
-
-  const balancer = new Balancer(pool, new RetryBudget(config.RETRY_BUDGET_RATIO));
+  const exchanges = new Exchanges(
+    pool,
+    new Balancer(pool, new RetryBudget(config.RETRY_BUDGET_RATIO)),
+    pending,
+    outcomes,
+    retriedTotal,
+  );
   const preprocess = config.PREPROCESS ? new Preprocessor(parsePreprocessSpec(config.PREPROCESS)) : undefined;
-  /** Send the request on to the replica the balancer chose for its retry, if it chose one. */
-  const retryOn = (
-    request: { retried: boolean; upstream: UpstreamState | undefined; occupies: string | undefined },
-    other: UpstreamState | undefined,
-  ) => {
-    if (!other || !hasRoom(other)) return false;
-    request.retried = true;
-    request.upstream = other;
-    occupy(request, other);
-    retriedTotal.inc();
-    return true;
-  };
-  const replyOptions: FastifyReplyFromHooks = {
-    // reply-from hands over its own copy of the client's headers: set the type in place.
-    rewriteRequestHeaders: (_request, headers) => {
-      headers['content-type'] = 'application/json';
-      return headers;
-    },
-    getUpstream: (request) => (request as { upstream?: UpstreamState }).upstream?.origin ?? '',
-    onResponse: (request, reply, res) => {
-      const u = request.upstream;
-      if (u) {
-        countOutcome(u.origin, String(res.statusCode));
-        // A replica shedding load or draining (503 + Retry-After) did no work: the request may
-        // go elsewhere (a draining one is marked down too; see the balancer's shed.ts).
-        const h = upstreamHeaders(res);
-        const shed = shedKind(res.statusCode, h['retry-after'], h.connection);
-        if (retryOn(request, balancer.answered(u, res.statusCode, shed, request.retried))) {
-          res.stream.resume();
-          return reply.from(request.url, replyOptions);
-        }
+  /** The API tier's work before forwarding; false when it has answered (400, 503) itself. */
+  const beforeForward = (request: FastifyRequest, reply: FastifyReply): boolean => {
+    if (preprocess) {
+      const rewritten = rewriteBody(preprocess, request.body as Buffer, request.url);
+      if ('error' in rewritten) {
+        sendError(reply, 400, 'Bad Request', rewritten.error, rewritten.code);
+        return false;
       }
-      // The answer is small and bounded (≤ MAX_BATCH predictions): read it whole and send one
-      // Buffer, which Fastify writes with its headers at once; piping the stream cost events,
-      // end-of-stream listeners and extra writes per request.
-      (res.stream as unknown as Dispatcher.ResponseData['body']).bytes().then(
-        (bytes) => reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
-        (error: Error) => replyOptions.onError?.(reply as never, { error }),
-      );
-    },
-    onError: (reply, { error }) => {
-      const request = reply.request;
-      const u = request.upstream;
-      // A prediction is idempotent and a failed connection never reached the model: the
-      // balancer may send it to one other replica (timeouts are not retried).
-      const { failure, retry } = u
-        ? balancer.failed(u, error, request.retried)
-        : { failure: classifyUpstreamError(error), retry: undefined };
-      if (u) countOutcome(u.origin, failure.code);
-      if (retryOn(request, retry)) return reply.from(request.url, replyOptions);
-      sendError(
-        reply,
-        failure.status,
-        failure.status === 504 ? 'Gateway Timeout' : 'Bad Gateway',
-        failure.message,
-        failure.code,
-      );
-    },
+      request.body = rewritten.body;
+    }
+    return exchanges.choose(request, reply);
   };
 
   // Bodies are buffered (bodyLimit applies, chunked or not, so oversize is a 413 here and
   // never a reset mid-upload) but not parsed: the replica validates and its 400 passes through.
   // They are forwarded as one Buffer with a content-length: forwarding a stream made undici
   // upload in pieces and cost tens of ms at p99 (measured: p99 60 ms vs 7 ms at 1k req/s).
-  await app.register(async (proxyScope) => {
-    proxyScope.removeAllContentTypeParsers();
-    proxyScope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
       done(null, body);
     });
-    proxyScope.addHook('onResponse', (request, _reply, done) => {
-      release(request);
-      done();
-    });
-    // A client that hangs up before the answer releases its place too.
-    proxyScope.addHook('onRequestAbort', (request, done) => {
-      release(request);
-      done();
-    });
-    await proxyScope.register(httpProxy, {
-      // reply-from logs every upstream failure at warn; during a replica outage that is a flood.
-      logLevel: 'error',
-      // Upstream is chosen per request by getUpstream; this placeholder is never used.
-      upstream: '',
-      prefix: '/predict',
-      rewritePrefix: '/predict',
-      httpMethods: ['POST'],
-      undici: dispatcher,
-      proxyPayloads: false,
-      preHandler: async (request, reply) => {
-        if (preprocess) {
-          const rewritten = rewriteBody(preprocess, request.body as Buffer, request.url);
-          if ('error' in rewritten) return sendError(reply, 400, 'Bad Request', rewritten.error, rewritten.code);
-          request.body = rewritten.body;
-        }
-        // reply-from re-serializes application/json bodies with JSON.stringify (a Buffer would
-        // become {"type":"Buffer",…}); presenting the bytes as opaque keeps them verbatim, and
-        // rewriteRequestHeaders restores the real type on the upstream request.
-        request.raw.headers['content-type'] = OPAQUE;
-        const picked = pickWithRoom();
-        if (picked === undefined)
-          return sendError(reply, 503, 'Service Unavailable', 'no healthy prediction replica', 'NO_HEALTHY_UPSTREAM');
-        if (picked === 'full') {
-          reply.header('retry-after', '1');
-          return sendError(
-            reply,
-            503,
-            'Service Unavailable',
-            `every prediction replica has ${pending.max} requests waiting`,
-            'UPSTREAM_QUEUE_FULL',
-          );
-        }
-        request.upstream = picked;
-        occupy(request, picked);
-      },
-      replyOptions,
-    });
+    const deps = { clients, exchanges, beforeForward };
+    if (config.FORWARDER === 'http-proxy') await registerHttpProxyForwarder(scope, deps);
+    else registerUndiciForwarder(scope, deps);
   });
 };
 

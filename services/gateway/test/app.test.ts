@@ -1,10 +1,18 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFastify } from '@mlbench/runtime';
 import t, { type Test } from 'tap';
+import { Agent, request } from 'undici';
 import { gatewayApp, loadGatewayConfig } from '../src/app.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => void;
+
+/**
+ * Which forwarder these tests drive: the lean one (default) or @fastify/http-proxy
+ * (app-http-proxy.test.ts runs this file again with GATEWAY_TEST_FORWARDER=http-proxy).
+ */
+const FORWARDER = process.env.GATEWAY_TEST_FORWARDER ?? 'undici';
+t.comment(`FORWARDER=${FORWARDER}`);
 
 /** A real upstream on loopback that answers as `handler` says; requests it saw are counted. */
 async function upstream(t: Test, handler: Handler) {
@@ -28,7 +36,7 @@ async function upstream(t: Test, handler: Handler) {
 }
 
 async function gateway(t: Test, urls: string[]) {
-  const config = loadGatewayConfig({ PORT: '0', PREDICTION_URLS: urls.join(','), LOG_LEVEL: 'silent' });
+  const config = loadGatewayConfig({ PORT: '0', PREDICTION_URLS: urls.join(','), LOG_LEVEL: 'silent', FORWARDER });
   const app = createFastify(config);
   await app.register(gatewayApp, { replicaId: 'gw-test', config });
   t.teardown(() => app.close());
@@ -194,7 +202,7 @@ t.test('a replica the gateway forgets takes its metric series with it', async (t
   };
   const a = await upstream(t, ok);
   const b = await upstream(t, ok);
-  const config = loadGatewayConfig({ PORT: '0', PREDICTION_URLS: `${a.url},${b.url}`, LOG_LEVEL: 'silent' });
+  const config = loadGatewayConfig({ PORT: '0', PREDICTION_URLS: `${a.url},${b.url}`, LOG_LEVEL: 'silent', FORWARDER });
   const app = createFastify(config);
   let pool: { setOrigins(origins: string[]): void } | undefined;
   // The pool is decorated inside the gateway's own scope: run the plugin in one we can read.
@@ -226,6 +234,7 @@ t.test('a saturated replica: health checks still get through, and the queue is b
   };
   const up = await upstream(t, slow);
   const config = loadGatewayConfig({
+    FORWARDER,
     PORT: '0',
     PREDICTION_URLS: up.url,
     LOG_LEVEL: 'silent',
@@ -261,6 +270,7 @@ t.test('a saturated replica: health checks still get through, and the queue is b
 t.test('READYZ_DETAIL=upstreams lists the replicas, for an operator who asks', async (t) => {
   const up = await upstream(t, (_req, res) => res.end('{}'));
   const config = loadGatewayConfig({
+    FORWARDER,
     PORT: '0',
     PREDICTION_URLS: up.url,
     LOG_LEVEL: 'silent',
@@ -271,4 +281,78 @@ t.test('READYZ_DETAIL=upstreams lists the replicas, for an operator who asks', a
   t.teardown(() => app.close());
   const ready = await app.inject({ url: '/readyz' });
   t.equal(ready.json().upstreams[0].origin, up.url);
+});
+
+t.test('through a real listening server: keep-alive clients, hop-by-hop headers, a client that hangs up', async (t) => {
+  const up = await upstream(t, (req, res, body) => {
+    const slow = body.toString().includes('"slow"');
+    setTimeout(
+      () => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'x-served-by': 'prediction-1',
+          'x-trace': String(req.headers['x-trace'] ?? ''),
+        });
+        res.end('{"prediction":4}');
+      },
+      slow ? 300 : 0,
+    );
+  });
+  const app = await gateway(t, [up.url]);
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const client = new Agent({ connections: 4 });
+  t.teardown(() => client.close());
+  const send = (body: string, headers: Record<string, string> = {}) =>
+    request(`${base}/predict`, {
+      method: 'POST',
+      dispatcher: client,
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      headersTimeout: 5_000,
+    });
+  for (let i = 0; i < 20; i++) {
+    const res = await send('{"features":[1]}', { 'x-trace': `t${i}` });
+    t.equal(res.statusCode, 200);
+    t.equal(await res.body.text(), '{"prediction":4}');
+    t.equal(res.headers['x-served-by'], 'prediction-1');
+    t.equal(res.headers['x-trace'], `t${i}`, 'end-to-end request headers reach the replica');
+  }
+  // undici's client will not send a Connection list: node:http's will.
+  const listed = await new Promise<number | undefined>((resolve, reject) => {
+    const req = httpRequest(`${base}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', connection: 'keep-alive, x-private', 'x-private': 'secret' },
+      agent: false,
+    });
+    req.on('response', (res) => res.resume().on('end', () => resolve(res.statusCode)));
+    req.on('error', reject);
+    req.end('{"features":[1]}');
+  });
+  t.equal(listed, 200);
+  const seen = up.seen.at(-1)!.headers;
+  t.equal(seen['x-private'], undefined, 'a header the client named in Connection stops at the gateway');
+  t.equal(seen['content-type'], 'application/json');
+
+  // A client that gives up mid-request: the gateway answers nobody, keeps its place until the
+  // replica is done, and serves the next request.
+  const gone = await request(`${base}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"slow":true}',
+    signal: AbortSignal.timeout(50),
+  }).then(
+    () => 'answered',
+    (err: Error) => err.name,
+  );
+  t.not(gone, 'answered');
+  await new Promise((r) => setTimeout(r, 400));
+  const after = await send('{"features":[1]}');
+  t.equal(after.statusCode, 200, 'the next request is served');
+  await after.body.dump();
+  const metrics = (await app.inject({ url: '/metrics' })).body;
+  t.match(
+    metrics,
+    /gateway_upstream_requests_total\{upstream="[^"]+",outcome="200"[^}]*\} 23/,
+    'every answer counted, the abandoned one too',
+  );
 });

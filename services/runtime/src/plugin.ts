@@ -138,25 +138,30 @@ export const runtimePlugin = fp<RuntimeOptions>(
       closing = true;
     });
 
-    // Set first so a proxied response's own x-served-by (from the replica) replaces it.
-    app.addHook('onRequest', (_request, reply, done) => {
+    // Set first so a proxied response's own x-served-by (from the replica) replaces it. With
+    // shedding on, the shedding hook sets it (one hook a request fewer: make perf).
+    const servedBy = (reply: { header(name: string, value: string): unknown }) =>
       reply.header('x-served-by', opts.replicaId);
-      done();
-    });
+    const shedding = opts.shedding && Object.values(opts.shedding).some((v) => v > 0) ? opts.shedding : undefined;
+    if (!shedding)
+      app.addHook('onRequest', (_request, reply, done) => {
+        servedBy(reply);
+        done();
+      });
 
     // The API speaks JSON only; other media types get 415 rather than a confusing schema error.
     app.removeContentTypeParser('text/plain');
 
-    if (opts.shedding && Object.values(opts.shedding).some((v) => v > 0)) {
+    if (shedding) {
       // Overloaded, a service answers 503 + Retry-After at once instead of queueing without bound.
       const freeze = new FreezeDetector();
       const sustained = new SustainedPressure(SUSTAINED_MS);
       const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024;
       app.addHook('onClose', async () => freeze.stop());
       await app.register(underPressure, {
-        maxEventLoopDelay: opts.shedding.maxEventLoopDelayMs,
-        maxHeapUsedBytes: opts.shedding.maxHeapUsedMB * 1024 * 1024,
-        maxEventLoopUtilization: opts.shedding.maxEventLoopUtilization,
+        maxEventLoopDelay: shedding.maxEventLoopDelayMs,
+        maxHeapUsedBytes: shedding.maxHeapUsedMB * 1024 * 1024,
+        maxEventLoopUtilization: shedding.maxEventLoopUtilization,
         // Utilization over the last sample, not since start-up (the default would never trip).
         eventLoopUtilizationMode: 'interval',
         sampleInterval: 500,
@@ -173,6 +178,7 @@ export const runtimePlugin = fp<RuntimeOptions>(
       // (parsing is the cost being shed), then answer 503 with Retry-After.
       // Callback style: the usual case (no pressure) costs one property check, no promise.
       app.addHook('onRequest', (request, reply, done) => {
+        servedBy(reply);
         if (!request.shedReason) return done();
         void discardBody(request.raw, bodyLimit).then(() => {
           reply.header('retry-after', '1').code(503);

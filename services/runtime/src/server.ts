@@ -41,13 +41,13 @@ export function fastifyOptions(config: BaseConfig): FastifyHttpOptions<Server> {
  * the balancer's shed.ts), instead of counting it toward an ejection five 503s later.
  */
 function retryAfterWhileDraining(app: FastifyInstance): void {
-  let draining = false;
+  // Added only once draining begins: a second 'request' listener on every request until then
+  // cost the gateway about 1 % of its throughput (make perf).
   app.addHook('preClose', (done) => {
-    draining = true;
+    app.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.setHeader('retry-after', '0');
+    });
     done();
-  });
-  app.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-    if (draining) res.setHeader('retry-after', '0');
   });
 }
 

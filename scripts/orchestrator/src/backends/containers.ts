@@ -175,6 +175,10 @@ async function sampleContainers(
         const s = (await (c.engine ?? docker)
           .getContainer(c.containerId)
           .stats({ stream: false, 'one-shot': true } as { stream: false })) as EngineStats;
+        // A container that is not running answers with zeros: no sample, not a counter reset
+        // (taken as one, it made a 4 s trial's CPU negative on the multi-node swarm).
+        const cpuNs = s.cpu_stats?.cpu_usage?.total_usage;
+        if (!cpuNs) return;
         const mem = s.memory_stats ?? {};
         // What `docker stats` shows: usage less page cache the kernel may drop at will.
         const inactive = mem.stats?.total_inactive_file ?? mem.stats?.inactive_file ?? 0;
@@ -183,7 +187,7 @@ async function sampleContainers(
         peaks.set(c.containerId, peak);
         out.set(c.name, {
           id: c.containerId,
-          cpuSeconds: (s.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+          cpuSeconds: cpuNs / 1e9,
           rssMB,
           rssPeakMB: peak,
         });

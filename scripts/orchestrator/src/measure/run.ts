@@ -182,6 +182,8 @@ export async function measureRun(ctx: RunContext, dep: Deployment, s: Scenario, 
     // Replaced mid-run (a task rescheduled off a lost node keeps its name): no delta to take.
     if (!before || before.id !== after.id) continue;
     const cpu = after.cpuSeconds - before.cpuSeconds;
+    // A counter that went backwards is another instance's (or no reading at all): no figure.
+    if (cpu < 0) continue;
     resources[name] = {
       cpuSeconds: round(cpu, 3),
       cpuSecondsPer1kRequests: requests ? round((cpu * 1000) / requests, 4) : 0,

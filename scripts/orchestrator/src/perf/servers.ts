@@ -22,7 +22,7 @@ export interface Server {
 export const BODY = makeBodies({ features: 8, batchSize: 1, seed: 42 }, 1).bodies[0]!.toString('utf8');
 
 export async function startFloor(
-  kind: 'bare' | 'fastify' | 'proxy',
+  kind: 'bare' | 'fastify' | 'proxy' | 'proxy-dispatch',
   o: PerfOptions,
   upstream?: string,
 ): Promise<Server> {

@@ -45,13 +45,29 @@ export async function measureThroughput(
   const predictionUrl = gw.components.find((c) => c.service === 'prediction')!.url;
   // The ceiling any proxy in front of that replica on the same core can reach.
   const proxy = keep(await startFloor('proxy', o, predictionUrl));
+  // The same floor on undici's leaner dispatch API (the one our gateway's forwarder uses), and
+  // our gateway through @fastify/http-proxy (FORWARDER=http-proxy): what each choice costs.
+  const proxyDispatch = keep(await startFloor('proxy-dispatch', o, predictionUrl));
+  const viaHttpProxy = keep(
+    await startOurs('gateway', 'gateway-http-proxy', o, { PREDICTION_URLS: predictionUrl, FORWARDER: 'http-proxy' }),
+  );
   // And a production proxy in the same place: what the hop costs through the leanest gateway.
   let nginx: Server | undefined;
   if (nginxBinary()) {
     const n = await startNginx('nginx', [predictionUrl], { runId: o.runId, serverCpus: o.pinning.serverCpus });
     nginx = keep({ name: 'nginx', url: n.url, pid: n.pid, stop: () => n.proc.stop() });
   } else o.log('  nginx not installed (apt-get install nginx-light): the nginx gateway is left out');
-  const sides = [monolith, fastify, bare, noMetrics, gateway, proxy, ...(nginx ? [nginx] : [])];
+  const sides = [
+    monolith,
+    fastify,
+    bare,
+    noMetrics,
+    gateway,
+    proxy,
+    proxyDispatch,
+    viaHttpProxy,
+    ...(nginx ? [nginx] : []),
+  ];
   for (const s of sides) await closedLoop(s.url, o, { durationMs: 1_000 }); // warm: JIT, pools
   // Each side's own CPU while it served: the entry process only (the replica behind a proxy
   // is the same process for all three, and its share is the same per request).
@@ -76,6 +92,8 @@ export async function measureThroughput(
     ['monolith', 'monolith-no-metrics'],
     ['gateway', 'monolith'],
     ['gateway', 'proxy'],
+    ['gateway', 'proxy-dispatch'],
+    ['gateway-http-proxy', 'proxy'],
     ['proxy', 'monolith'],
     ...(nginx
       ? ([
@@ -85,6 +103,6 @@ export async function measureThroughput(
       : []),
   ];
   for (const [a, b] of ratios) res.ratios[`${a} / ${b}`] = ratioSpread(rps(a), rps(b));
-  for (const s of [fastify, noMetrics]) await s.stop();
+  for (const s of [fastify, noMetrics, proxyDispatch, viaHttpProxy]) await s.stop();
   return { monolith, bare, gateway, proxy, nginx, predictionUrl, max };
 }
