@@ -351,6 +351,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       sloP99Ms: pt.scenario.slo.p99Ms,
       capacityRps: cap.rateRps,
       capacityLimitedBy: cap.limitedBy,
+      ...(cap.failedAtRps !== null ? { capacityFailedAtRps: cap.failedAtRps } : {}),
       serverCores: cores,
       capacityPerCore: Math.round((cap.rateRps / cores) * 10) / 10,
       commonRateRps: rate > 0 ? rate : null,

@@ -314,6 +314,8 @@ export const SweepPointSchema = Obj({
   sloP99Ms: Num,
   capacityRps: Num,
   capacityLimitedBy: Type.Union([Type.Literal('slo'), Type.Literal('load-generator'), Type.Literal('search-range')]),
+  /** The lowest rate the search failed on the server's account: capacity lies in [capacityRps, this). */
+  capacityFailedAtRps: Type.Optional(Num),
   serverCores: Num,
   capacityPerCore: Num,
   commonRateRps: NumOrNull,

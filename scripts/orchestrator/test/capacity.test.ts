@@ -124,3 +124,24 @@ t.test('a probe the load generator could not hold bounds the search from below, 
   const range = await searchCapacity(scripted({}, 1e9), { ...opts, maxRps: 8000 });
   t.equal(range.limitedBy, 'search-range');
 });
+
+t.test('a load generator that fell behind once is probed again, as a failure is', async (t) => {
+  const opts = { startRps: 2000, minRps: 10, maxRps: 1e5, maxProbes: 30, tolerance: 0.05, confirmFailures: true };
+  // Measured here: one stall of the generator at 2,000 req/s ended a search at 1,938 whose
+  // generator held 17,000 in the next.
+  const stall = await searchCapacity(scripted({ 2000: ['load-generator', 'pass', 'pass'] }, 6000), opts);
+  t.equal(stall.decisions.find((d) => d.rateRps === 2000)?.rule, '2 of 3 probes passed (majority)');
+  t.equal(stall.limitedBy, 'slo', 'the server, not the generator, ends it');
+  t.ok(stall.rateRps > 5500 && stall.rateRps <= 6000, `capacity ${stall.rateRps}`);
+  const twice = await searchCapacity(scripted({ 2000: ['load-generator', 'load-generator'] }, 6000), opts);
+  t.equal(twice.limitedBy, 'load-generator', 'behind twice: the generator’s limit');
+  t.equal(twice.loadGeneratorLimitRps, 2000);
+  t.equal(twice.decisions.find((d) => d.rateRps === 2000)?.rule, 'load generator could not hold the rate, twice');
+  const server = await searchCapacity(scripted({ 2000: ['load-generator', 'fail'] }, 6000), opts);
+  t.equal(server.failedAtRps, 2000, 'failed once the generator kept up: the server’s');
+  const once = await searchCapacity(scripted({ 2000: ['load-generator', 'pass'] }, 6000), {
+    ...opts,
+    confirmFailures: false,
+  });
+  t.equal(once.limitedBy, 'load-generator', 'without confirmation, one probe decides');
+});

@@ -12,7 +12,8 @@ import { readPrices } from '../src/planner/prices.js';
 import { erlangC, md1, mm1, mmc } from '../src/planner/queueing.js';
 import { simulate } from '../src/planner/simulate.js';
 import { cheapest, type FeasiblePlan, type TopologyPlan } from '../src/planner/size.js';
-import { combineValidations } from '../src/planner/validate.js';
+import { combineValidations, validate } from '../src/planner/validate.js';
+import type { ResultsFile } from '../src/results.js';
 import { seededRandom } from '../src/stats/bootstrap.js';
 
 const near = (t: { ok: (v: boolean, m: string) => unknown }, got: number, want: number, tol: number, what: string) =>
@@ -302,4 +303,71 @@ t.test('several runs: medians side by side, and how far the measurement moved', 
   t.same(c!.floors, [5000]);
   t.equal(c!.errorPct, 3.3, '(3100 − 3000) / 3000');
   t.equal(c!.measuredSpreadPct, 66.7, '(4000 − 2000) / 3000');
+});
+
+t.test('validation covers every model of the sweep, each at its own SLO and bracket', async (t) => {
+  // A heavy model (2 ms a request on one shared core): saturation 500 req/s; p99 ≤ 50 ms holds
+  // to ~95 % of that (deterministic service, constant arrivals).
+  const heavy = (topology: 'monolith' | 'microservices') =>
+    topology === 'monolith'
+      ? input('monolith', { monolith: 2 })
+      : input('microservices', { gateway: 0.1, prediction: 2 });
+  const workloads = [
+    {
+      source: 'x',
+      runId: 'x',
+      implementation: 'mlbench',
+      model: 'rf-l',
+      arrival: 'constant' as const,
+      serverCores: 1,
+      topologies: [heavy('monolith'), heavy('microservices')].map((i) => ({ ...i, model: 'rf-l' })),
+    },
+  ];
+  const point = (topology: 'monolith' | 'microservices', capacityRps: number, failedAt: number | undefined) => ({
+    model: 'rf-l',
+    family: 'random-features',
+    size: 'l',
+    topology,
+    inferenceMs: 2,
+    sloP99Ms: 50,
+    capacityRps,
+    capacityLimitedBy: 'slo' as const,
+    ...(failedAt ? { capacityFailedAtRps: failedAt } : {}),
+    serverCores: 1,
+    capacityPerCore: capacityRps,
+    commonRateRps: null,
+    commonRateValid: false,
+    p50Ms: null,
+    p99Ms: null,
+    cpuMsPer1k: null,
+    residentMB: 100,
+    totalResidentMB: null,
+    residentByKind: {},
+  });
+  const res = {
+    runId: 'x',
+    config: { slo: { p99Ms: 25, errorRate: 0.001 }, model: { name: 'synthetic-linear' } },
+    machine: { logicalCpus: 2 },
+    capacity: [],
+    summary: [],
+    sweep: { points: [point('monolith', 450, 500), point('microservices', 300, 350)] },
+  } as unknown as ResultsFile;
+  const v = validate(res, workloads, { arrival: 'constant', rttMs: 0, requests: 20_000, seed: 1 });
+  t.equal(v.capacity.length, 2, 'one check per sweep point');
+  const [mono, micro] = v.capacity;
+  t.match(mono, { model: 'rf-l', sloMs: 50, topology: 'monolith', gateways: 0, measuredLo: 450, measuredHi: 500 });
+  t.ok(
+    mono!.predictedRps > 400 && mono!.predictedRps < 500,
+    `monolith predicted ${mono!.predictedRps} (saturation 500)`,
+  );
+  t.ok(mono!.withinBracket, 'inside [450, 500)');
+  t.match(micro, { topology: 'microservices', gateways: 1, measuredLo: 300, measuredHi: 350 });
+  t.ok(
+    micro!.predictedRps > 400 && !micro!.withinBracket,
+    `microservices predicted ${micro!.predictedRps}: above the bracket`,
+  );
+  t.ok((micro!.errorPct ?? 0) > 20, `and off by ${micro!.errorPct} %`);
+  const [c] = combineValidations([v, v]).filter((x) => x.topology === 'monolith');
+  t.equal(c!.model, 'rf-l', 'combined per model too');
+  t.same(c!.measured, { median: 450, min: 450, max: 450, n: 2 });
 });

@@ -94,6 +94,10 @@ export function planText(plans: WorkloadPlan[], currency: string): string {
   return `${out.join('\n')}\n`;
 }
 
+/** A configuration, and the sweep model (and its SLO) where it is not the run's own. */
+const checkLabel = (c: { model?: string; sloMs?: number } & Parameters<typeof configLabel>[0]) =>
+  c.model ? `${configLabel(c)} ${c.model}${c.sloMs !== undefined ? ` (SLO ${c.sloMs} ms)` : ''}` : configLabel(c);
+
 export function validationText(v: Validation): string {
   const out = [
     `Predicted against measured, run ${v.runId} (SLO p99 ≤ ${v.sloMs} ms; every server process on ${v.serverCores} core(s), as measured)`,
@@ -101,9 +105,13 @@ export function validationText(v: Validation): string {
     table(
       ['configuration', 'predicted req/s', 'measured req/s', 'error', 'verdict'],
       v.capacity.map((c) => [
-        configLabel(c),
+        checkLabel(c),
         c.predictedRps,
-        c.measuredHi === null ? `≥ ${c.measuredLo} (${c.limitedBy})` : `${c.measuredLo} (fails at ${c.measuredHi})`,
+        c.measuredHi !== null
+          ? `${c.measuredLo} (fails at ${c.measuredHi})`
+          : c.limitedBy === 'slo'
+            ? `${c.measuredLo}`
+            : `≥ ${c.measuredLo} (${c.limitedBy})`,
         c.errorPct === null ? 'n/a (a floor)' : `${c.errorPct > 0 ? '+' : ''}${c.errorPct} %`,
         c.withinBracket
           ? c.measuredHi === null
@@ -140,7 +148,7 @@ export function combinedText(cs: CombinedCheck[], runs: number): string {
     table(
       ['configuration', 'predicted req/s', 'measured req/s', 'error of medians', 'measured moved between runs'],
       cs.map((c) => [
-        configLabel(c),
+        checkLabel(c),
         range(c.predicted),
         c.measured
           ? `${range(c.measured)}${c.floors.length ? `; floors ≥ ${c.floors.join(', ≥ ')}` : ''}`

@@ -6,6 +6,10 @@ import { type Deployment, type ModelOptions, predict, predictedCapacity } from '
 
 export interface CapacityCheck {
   implementation: string;
+  /** A model of the run's model-cost sweep (at that point's SLO); absent: the run's own model. */
+  model?: string;
+  /** The SLO this capacity was searched at (a sweep point's own). */
+  sloMs?: number;
   topology: string;
   replicas: number;
   gateways: number;
@@ -106,6 +110,38 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
       });
     }
   }
+  // Every model of the run's model-cost sweep: one replica of each tier, searched at the point's
+  // own SLO. Heavier models put the monolith's capacity within the load generator's reach,
+  // where the run's own model leaves only a floor.
+  for (const pt of res.sweep?.points ?? []) {
+    const input = workloads
+      .find((w) => w.model === pt.model && w.implementation === 'mlbench')
+      ?.topologies.find((x) => x.topology === pt.topology);
+    if (!input) continue;
+    const d = as(1, pt.topology === 'microservices' ? 1 : 0);
+    const predictedRps = Math.round(predictedCapacity(input, d, pt.sloP99Ms, o));
+    const hi = pt.capacityLimitedBy === 'slo' ? (pt.capacityFailedAtRps ?? null) : null;
+    const floorOnly = pt.capacityLimitedBy !== 'slo';
+    capacity.push({
+      implementation: 'mlbench',
+      model: pt.model,
+      sloMs: pt.sloP99Ms,
+      topology: pt.topology,
+      replicas: 1,
+      gateways: d.gateways,
+      predictedRps,
+      measuredLo: pt.capacityRps,
+      measuredHi: hi,
+      limitedBy: pt.capacityLimitedBy,
+      errorPct:
+        floorOnly && predictedRps >= pt.capacityRps
+          ? null
+          : pt.capacityRps > 0
+            ? pct(predictedRps, pt.capacityRps)
+            : null,
+      withinBracket: predictedRps >= pt.capacityRps && (floorOnly || (hi !== null && predictedRps < hi)),
+    });
+  }
   for (const row of res.summary) {
     const impl = implementationOf(row);
     const g = gatewaysOf(row);
@@ -137,6 +173,7 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
 
 export interface CombinedCheck {
   implementation: string;
+  model?: string;
   topology: string;
   replicas: number;
   gateways: number;
@@ -160,23 +197,25 @@ export function combineValidations(vs: Validation[]): CombinedCheck[] {
   const by = new Map<string, CapacityCheck[]>();
   for (const v of vs)
     for (const c of v.capacity) {
-      const k = `${c.implementation}|${c.topology}|${c.replicas}|${c.gateways}`;
+      const k = `${c.model ?? ''}|${c.implementation}|${c.topology}|${c.replicas}|${c.gateways}`;
       by.set(k, [...(by.get(k) ?? []), c]);
     }
   return [...by.values()].map((cs) => {
     const pred = cs.map((c) => c.predictedRps);
-    const meas = cs.filter((c) => c.measuredHi !== null).map((c) => c.measuredLo);
+    // Measured where the server's SLO ended the search; a load-generator or range limit is a floor.
+    const meas = cs.filter((c) => c.limitedBy === 'slo').map((c) => c.measuredLo);
     const m = meas.length ? medianOf(meas) : null;
     const p = medianOf(pred);
     return {
       implementation: cs[0]!.implementation,
+      ...(cs[0]!.model ? { model: cs[0]!.model } : {}),
       topology: cs[0]!.topology,
       replicas: cs[0]!.replicas,
       gateways: cs[0]!.gateways,
       runs: cs.length,
       predicted: { median: Math.round(p), min: Math.min(...pred), max: Math.max(...pred) },
       measured: m === null ? null : { median: m, min: Math.min(...meas), max: Math.max(...meas), n: meas.length },
-      floors: cs.filter((c) => c.measuredHi === null).map((c) => c.measuredLo),
+      floors: cs.filter((c) => c.limitedBy !== 'slo').map((c) => c.measuredLo),
       errorPct: m ? pct(p, m) : null,
       measuredSpreadPct:
         m && meas.length > 1 ? Math.round(((Math.max(...meas) - Math.min(...meas)) / m) * 1000) / 10 : null,
