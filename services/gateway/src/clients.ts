@@ -2,8 +2,8 @@ import { type Dispatcher, Pool } from 'undici';
 
 /**
  * One undici Pool per prediction replica, made on first use and closed when discovery
- * forgets the replica. It is what both forwarders send through: the lean one calls
- * `request` itself, and reply-from takes it as its dispatcher (any object with `request`).
+ * forgets the replica. It is what both forwarders send through: the lean one dispatches to
+ * `pool(origin)` itself, and reply-from takes it as its dispatcher (any object with `request`).
  * An Agent in its place looked the origin up through two more dispatch layers per request
  * (make perf's profile: 1–2 µs a request).
  */

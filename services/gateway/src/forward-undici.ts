@@ -135,6 +135,7 @@ class Forwarder {
     // The client hung up while the replica worked: nothing to answer.
     // (The request stream itself reads destroyed once its body is consumed: the socket tells.)
     if (reply.raw.destroyed || request.socket.destroyed) return;
+    // clientResponseHeaders' rule, set straight on the reply: no object built per request.
     for (const name in headers) {
       const value = headers[name];
       if (value !== undefined && !NOT_RETURNED.has(name)) reply.header(name, value);
