@@ -171,6 +171,7 @@ function input(topology: 'monolith' | 'microservices', cpu: Record<string, numbe
     baseRateRps: 100,
     baseMedianMs: 1,
     baseUtilization: 0,
+    baseCandidates: 1,
     gatewayOwnMs: null,
     tiers: Object.entries(cpu).map(([kind, ms]) => ({
       kind,
@@ -370,4 +371,64 @@ t.test('validation covers every model of the sweep, each at its own SLO and brac
   const [c] = combineValidations([v, v]).filter((x) => x.topology === 'monolith');
   t.equal(c!.model, 'rf-l', 'combined per model too');
   t.same(c!.measured, { median: 450, min: 450, max: 450, n: 2 });
+});
+
+t.test('the base is the lower-median run: one noise episode does not become every prediction', async (t) => {
+  const { encodeHistogram, newHistogram } = await import('../src/driver/histogram.js');
+  const { workloadsOf } = await import('../src/planner/inputs.js');
+  // Latency of a run (µs in the histogram): 1 ms, and a share of requests caught in a stall.
+  const latency = (stallShare: number, stallMs: number) => {
+    const h = newHistogram();
+    const n = 10_000;
+    for (let i = 0; i < n; i++) h.recordValue(i < n * stallShare ? stallMs * 1000 : 1000);
+    return { hist: encodeHistogram(h), p99: stallShare > 0.01 ? stallMs : 1 };
+  };
+  // A monolith costing 2 ms of CPU a request on one core: saturation 500 req/s.
+  const run = (targetRps: number, stallShare: number, phase = 'capacity') => {
+    const l = latency(stallShare, 60);
+    return {
+      phase,
+      topology: 'monolith',
+      replicas: 1,
+      targetRps,
+      achievedRps: targetRps,
+      requests: targetRps * 10,
+      valid: true,
+      driverLate: false,
+      failed: { rate: 0, count: 0 },
+      hopCount: 1,
+      hops: {},
+      latencyMs: { p99: l.p99 },
+      latencyHistogram: l.hist,
+      resources: { 'monolith-1': { cpuCores: (targetRps * 2) / 1000, rssMaxMB: 100 } },
+    };
+  };
+  const results = (runs: unknown[]) =>
+    ({
+      runId: 'x',
+      config: {
+        slo: { p99Ms: 25, errorRate: 0.001 },
+        model: { name: 'm' },
+        pinning: { serverCpus: '1' },
+        scenario: { arrival: 'constant' },
+      },
+      machine: { logicalCpus: 2 },
+      runs,
+    }) as unknown as ResultsFile;
+  const baseOf = (runs: unknown[]) => workloadsOf(results(runs), 'x')[0]!.topologies[0]!;
+  // Three trials at the lowest rate, one of them caught in a 60-ms episode (5 % of requests).
+  const trials = baseOf([run(100, 0.05, 'trial'), run(100, 0, 'trial'), run(100, 0, 'trial'), run(300, 0)]);
+  t.equal(trials.baseCandidates, 3, 'the lowest rate had three runs');
+  t.ok(trials.base.values[1990]! < 2, `base p99.5 ${trials.base.values[1990]} ms: a clean trial, not the episode`);
+  t.equal(trials.baseRateRps, 100);
+  // One run at the lowest rate, caught in the episode; the next rates top the candidates up
+  // while the core was at most 75 % busy (300 req/s: 60 %; 400: 80 %, left out).
+  const one = baseOf([run(100, 0.05, 'trial'), run(300, 0), run(400, 0)]);
+  t.equal(one.baseCandidates, 2, '100 and 300 req/s; not 400 (80 % busy)');
+  t.equal(one.baseRateRps, 300, 'the clean run at 300 req/s is the lower median of the two');
+  t.ok(Math.abs(one.baseUtilization - 0.6) < 1e-9, `measured at 60 % busy (${one.baseUtilization})`);
+  // The episode alone: still the base (nothing else to choose), and said so by the count.
+  const alone = baseOf([run(100, 0.05, 'trial'), run(450, 0)]);
+  t.equal(alone.baseCandidates, 1);
+  t.ok(alone.base.values[1990]! > 50, 'the episode is all there is');
 });
