@@ -1,19 +1,14 @@
 import { join } from 'node:path';
-import { DEFAULT_MODEL_PATH, loadModel } from '@mlbench/model';
-import { Preprocessor, parsePreprocessSpec } from '@mlbench/preprocess';
-import { type GatewayKind, nginxVersion } from './backends/nginx.js';
+import type { GatewayKind } from './backends/nginx.js';
 import type { ProcessDeployment } from './backends/process.js';
 import type { SwarmDeployment } from './backends/swarm.js';
 import type { Deployment, Topology } from './backends/types.js';
 import type { BenchPlan, DeploymentGroup, Step } from './bench-plan.js';
+import { newDriver, newResults, resolveModel, runLine } from './bench-setup.js';
 import { type CapacityFound, probeAt, searchCapacity } from './capacity.js';
-import { DriverProcess } from './driver/client.js';
-import { K6Driver } from './driver/k6.js';
-import { DriverPool } from './driver/pool.js';
-import type { LoadDriver } from './driver/types.js';
 import { isNodeFault } from './fault-spec.js';
 import { configLabel } from './labels.js';
-import { allowedCpus, describeMachine, type Pinning, parseCpuList } from './machine.js';
+import { allowedCpus, type Pinning, parseCpuList } from './machine.js';
 import { measureFaultRun } from './measure/fault-run.js';
 import { measureNodeLossRun } from './measure/node-loss-run.js';
 import { MIN_VALID_REQUESTS, measureRun, type RunContext, warmDeployment } from './measure/run.js';
@@ -22,14 +17,7 @@ import { runWindow } from './prometheus/api.js';
 import { DriverMetrics } from './prometheus/driver-metrics.js';
 import { deploymentTargets, startLocalPrometheus } from './prometheus/local.js';
 import { writeReports } from './report/write.js';
-import {
-  type CapacityResult,
-  createRunDir,
-  type ResultsFile,
-  type RunResult,
-  SCHEMA_VERSION,
-  writeResults,
-} from './results.js';
+import { type CapacityResult, createRunDir, type ResultsFile, type RunResult, writeResults } from './results.js';
 import { atRate, type Scenario } from './scenario.js';
 import { summarize } from './summary.js';
 import {
@@ -42,6 +30,7 @@ import {
   servedModel,
   sweepModelLabel,
   sweepModelPath,
+  sweepPointOf,
 } from './sweep.js';
 
 /** How to run a plan: where results go, the CPU split, and the run's controls. */
@@ -92,58 +81,9 @@ async function recordPrometheusView(url: string, runs: RunResult[]): Promise<voi
  * every run, so an interrupted bench leaves everything measured so far.
  */
 export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: string; results: ResultsFile }> {
-  // With an API tier that expands inputs, the model takes what it makes, not what clients send.
-  const pre = o.preprocess ? new Preprocessor(parsePreprocessSpec(o.preprocess)) : undefined;
-  if (pre && pre.rawFeatures !== plan.scenario.payload.features)
-    throw new Error(
-      `--preprocess takes ${pre.rawFeatures} raw features but scenario ${plan.scenario.name} sends ${plan.scenario.payload.features}`,
-    );
-  const modelInputs = pre?.outputFeatures ?? plan.scenario.payload.features;
-  const modelPath =
-    o.modelPath ??
-    (pre
-      ? await sweepModelPath({ family: 'linear', features: modelInputs }, (l) => o.progress.log(l))
-      : DEFAULT_MODEL_PATH);
-  const model = await loadModel(modelPath);
-  if (model.featureCount !== modelInputs)
-    throw new Error(
-      pre
-        ? `--preprocess makes ${modelInputs} features but the model ${modelPath} takes ${model.featureCount}`
-        : `scenario ${plan.scenario.name} sends ${plan.scenario.payload.features} features but the model ${modelPath} takes ${model.featureCount}`,
-    );
+  const { pre, modelPath, model } = await resolveModel(plan, o);
   const dir = await createRunDir(o.outDir, o.runId);
-  const results: ResultsFile = {
-    schemaVersion: SCHEMA_VERSION,
-    runId: o.runId,
-    status: 'running',
-    startedAt: new Date().toISOString(),
-    machine: describeMachine(),
-    config: {
-      plan: plan.preset.name,
-      backend: plan.backend.name,
-      implementation: plan.backend.implementation ?? 'mlbench',
-      driver: plan.driver,
-      topologies: plan.topologies,
-      replicas: plan.replicas,
-      gateways: plan.gateways,
-      trials: plan.trials,
-      interleaving: 'topologies alternate within each trial (A B A B …), one deployment per topology and replica count',
-      scenario: plan.scenario,
-      slo: plan.scenario.slo,
-      capacitySearch: plan.capacity,
-      fault: plan.fault,
-      sweep: plan.sweep,
-      pinning: o.pinning,
-      ...(plan.driver === 'builtin' ? { driverWorkers: o.driverWorkers ?? 1 } : {}),
-      minDurationMs: o.minDurationMs,
-      model: { path: modelPath, name: model.name, version: model.version, features: model.featureCount },
-      ...(o.preprocess ? { preprocess: o.preprocess } : {}),
-      ...(o.gateway === 'nginx' ? { gateway: o.gateway, gatewayVersion: nginxVersion() } : {}),
-    },
-    runs: [],
-    capacity: [],
-    summary: [],
-  };
+  const results = newResults(plan, o, modelPath, model);
   await writeResults(dir, results);
 
   const prom = o.withPrometheus ? await startLocalPrometheus(join(dir, 'prometheus')) : undefined;
@@ -155,16 +95,7 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
     results.config.prometheus = { url: prom.url, dir: 'prometheus', config: 'compose/prometheus/process.yml' };
     o.progress.log(`prometheus: ${prom.url} (data in ${prom.dir})`);
   }
-  const driver: LoadDriver =
-    plan.driver === 'k6'
-      ? new K6Driver({ workDir: join(dir, 'k6'), runId: o.runId, cpus: o.pinning.driverCpus })
-      : (o.driverWorkers ?? 1) > 1
-        ? new DriverPool({
-            workers: o.driverWorkers!,
-            cpus: o.pinning.driverCpus ? parseCpuList(o.pinning.driverCpus).map(String) : undefined,
-            runId: o.runId,
-          })
-        : new DriverProcess({ cpus: o.pinning.driverCpus, runId: o.runId });
+  const driver = newDriver(plan, o, dir);
   const live = new Set<Deployment>();
   const onAbort = () => void driver.close();
   o.signal.addEventListener('abort', onAbort, { once: true });
@@ -339,32 +270,20 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
       await record(run);
       figures = commonRateFigures(run);
     }
-    const cap = pt.capacity!;
-    const cores = ctx.serverCores ?? 1;
     results.sweep ??= { points: [], crossover: findCrossover([]), memoryAtEqualRate: null };
-    results.sweep.points.push({
-      model: pt.label,
-      family: pt.served.family,
-      size: pt.served.size,
-      topology: d.topology,
-      inferenceMs: Number(pt.inferenceMs!.toPrecision(4)),
-      sloP99Ms: pt.scenario.slo.p99Ms,
-      capacityRps: cap.rateRps,
-      capacityLimitedBy: cap.limitedBy,
-      ...(cap.failedAtRps !== null ? { capacityFailedAtRps: cap.failedAtRps } : {}),
-      serverCores: cores,
-      capacityPerCore: Math.round((cap.rateRps / cores) * 10) / 10,
-      commonRateRps: rate > 0 ? rate : null,
-      commonRateValid: figures?.commonRateValid ?? false,
-      p50Ms: figures?.p50Ms ?? null,
-      p99Ms: figures?.p99Ms ?? null,
-      cpuMsPer1k: figures?.cpuMsPer1k ?? null,
-      // From the common-rate run (peak RSS under that load); /readyz's figure at start otherwise.
-      residentMB:
-        figures?.residentByKind[d.topology === 'monolith' ? 'monolith' : 'prediction'] ?? pt.served.residentMB,
-      totalResidentMB: figures?.totalResidentMB ?? null,
-      residentByKind: figures?.residentByKind ?? {},
-    });
+    results.sweep.points.push(
+      sweepPointOf({
+        label: pt.label,
+        served: pt.served,
+        topology: d.topology,
+        inferenceMs: pt.inferenceMs!,
+        sloP99Ms: pt.scenario.slo.p99Ms,
+        capacity: pt.capacity!,
+        serverCores: ctx.serverCores ?? 1,
+        commonRateRps: rate,
+        figures,
+      }),
+    );
     results.sweep.crossover = findCrossover(results.sweep.points);
     if (plan.sweep?.memoryModel)
       results.sweep.memoryAtEqualRate = memoryAtEqualRate(results.sweep.points, plan.sweep.memoryModel);
@@ -417,20 +336,4 @@ export async function runBench(plan: BenchPlan, o: RunOptions): Promise<{ dir: s
     await writeReports(dir, results).catch(() => undefined);
   }
   return { dir, results };
-}
-
-/** The progress log's line for one measured run. */
-function runLine(r: RunResult): string {
-  const flag = r.fault
-    ? `${r.fault.spec} on ${r.fault.target}: lost ${r.fault.requestsLost}, errors back to zero after ${r.fault.timeToZeroErrorsS} s, p99 during fault ${r.fault.p99DuringFaultMs} ms`
-    : r.valid
-      ? r.sloMet
-        ? 'SLO met'
-        : 'SLO missed'
-      : `INVALID: ${r.invalidReasons.join('; ')}`;
-  return (
-    `  ${r.phase} ${configLabel(r)}${r.sweepModel ? ` ${r.sweepModel}` : ` trial ${r.trial}`}: ` +
-    `${r.achievedRps}/${r.targetRps} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, ` +
-    `errors ${r.errors.count}, dropped ${r.dropped} — ${flag}${r.driverLate ? ` (driver behind schedule: lag p99 ${r.scheduleLagMs.p99} ms)` : ''}`
-  );
 }

@@ -10,8 +10,13 @@ export interface CapacitySearchOptions {
   maxProbes: number;
   /** Stop when the pass/fail bracket is this tight (0.05 = within 5%). */
   tolerance: number;
-  /** Re-probe a failing rate once before believing it (on a shared, noisy machine). */
-  confirmFailures?: boolean;
+  /**
+   * Re-probe a failing rate once before believing it (on a shared, noisy machine): every
+   * failure (true), or only one where the server kept up ('tail-only': the rate held and
+   * nothing was dropped, p99 alone over the SLO), the kind a stall makes; a search on a small
+   * probe budget spends no second probe on a plain overload.
+   */
+  confirmFailures?: boolean | 'tail-only';
 }
 
 /** What one probe says of the server: it met the SLO, it did not, or the load generator could not tell. */
@@ -69,6 +74,11 @@ export async function searchCapacity(
     probes.push(p);
     return verdictOf(p);
   };
+  // The server kept up: the whole rate arrived and nothing was dropped (what a stall leaves).
+  const tailOnly = (p: CapacityProbe) => p.dropped === 0 && p.achievedRps >= 0.97 * p.rateRps;
+  const confirm = (first: ProbeVerdict) =>
+    opts.confirmFailures === true ||
+    (opts.confirmFailures === 'tail-only' && (first === 'load-generator' || tailOnly(probes.at(-1)!)));
   const judge = async (rate: number): Promise<RateDecision> => {
     const first = await once(rate);
     if (first === 'pass') return { rateRps: rate, verdict: first, rule: 'every probe passed' };
@@ -77,7 +87,7 @@ export async function searchCapacity(
     // That goes for a load generator that fell behind once too: a stall of its own (measured:
     // one at 2,000 req/s, p99 26 ms at the client and 0.3 ms in the server) ended a search at
     // 1,938 whose generator held 17,000 in the next.
-    if (!opts.confirmFailures || !budgetLeft())
+    if (!confirm(first) || !budgetLeft())
       return { rateRps: rate, verdict: first, rule: first === 'fail' ? 'failed' : cannot };
     const second = await once(rate);
     if (first === 'fail' && second === 'load-generator') return { rateRps: rate, verdict: second, rule: cannot };

@@ -89,6 +89,10 @@ export const PLANS: Record<string, Plan> = {
         tolerance: 0.15,
         probeMs: 1500,
         warmupMs: 1000,
+        // A first probe at 2,000 req/s failed on p99 alone in two runs of four (36 and 27 ms,
+        // nothing dropped, the generator 8–9 ms late) and ended the light model's search at
+        // 1,750 while the same deployment met the SLO at 1,750 with p99 3.7 ms.
+        confirmFailures: 'tail-only',
       },
       commonMs: 3000,
       memoryModel: null,

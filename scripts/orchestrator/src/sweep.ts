@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DEFAULT_MODEL_PATH, trainToFile } from '@mlbench/model';
 import type { Static } from '@sinclair/typebox';
 import type { Deployment, Topology } from './backends/types.js';
-import type { CapacitySearchOptions } from './capacity.js';
+import type { CapacityFound, CapacitySearchOptions } from './capacity.js';
 import type { RunResult } from './results.js';
 import type { SweepPointSchema } from './results-schema.js';
 import type { Scenario } from './scenario.js';
@@ -117,6 +117,44 @@ export function commonRateFigures(run: RunResult) {
     cpuMsPer1k: cpu === undefined ? null : Math.round(cpu * 1000 * 100) / 100,
     totalResidentMB: Math.round(total * 10) / 10,
     residentByKind: byKind,
+  };
+}
+
+/** A sweep point as results.json records it: its search, and the common-rate run's figures if it ran. */
+export function sweepPointOf(p: {
+  label: string;
+  served: ServedModel;
+  topology: Topology;
+  inferenceMs: number;
+  sloP99Ms: number;
+  capacity: CapacityFound;
+  serverCores: number;
+  /** 0: no common rate (a topology found no passing rate). */
+  commonRateRps: number;
+  figures: ReturnType<typeof commonRateFigures> | undefined;
+}): SweepPoint {
+  const { capacity: cap, figures } = p;
+  return {
+    model: p.label,
+    family: p.served.family,
+    size: p.served.size,
+    topology: p.topology,
+    inferenceMs: Number(p.inferenceMs.toPrecision(4)),
+    sloP99Ms: p.sloP99Ms,
+    capacityRps: cap.rateRps,
+    capacityLimitedBy: cap.limitedBy,
+    ...(cap.failedAtRps !== null ? { capacityFailedAtRps: cap.failedAtRps } : {}),
+    serverCores: p.serverCores,
+    capacityPerCore: Math.round((cap.rateRps / p.serverCores) * 10) / 10,
+    commonRateRps: p.commonRateRps > 0 ? p.commonRateRps : null,
+    commonRateValid: figures?.commonRateValid ?? false,
+    p50Ms: figures?.p50Ms ?? null,
+    p99Ms: figures?.p99Ms ?? null,
+    cpuMsPer1k: figures?.cpuMsPer1k ?? null,
+    // From the common-rate run (peak RSS under that load); /readyz's figure at start otherwise.
+    residentMB: figures?.residentByKind[p.topology === 'monolith' ? 'monolith' : 'prediction'] ?? p.served.residentMB,
+    totalResidentMB: figures?.totalResidentMB ?? null,
+    residentByKind: figures?.residentByKind ?? {},
   };
 }
 

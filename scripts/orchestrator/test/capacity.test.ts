@@ -145,3 +145,33 @@ t.test('a load generator that fell behind once is probed again, as a failure is'
   });
   t.equal(once.limitedBy, 'load-generator', 'without confirmation, one probe decides');
 });
+
+t.test("'tail-only' confirms a failure the server kept up through, not a plain overload", async (t) => {
+  // Above 3,000 req/s the server is overloaded: the rate is not held and arrivals are dropped.
+  // At 2,000 the first probe fails on p99 alone (a stall): the rate held, nothing dropped.
+  const seen = new Map<number, number>();
+  const server = async (rate: number): Promise<CapacityProbe> => {
+    const n = (seen.get(rate) ?? 0) + 1;
+    seen.set(rate, n);
+    if (rate > 3000)
+      return { rateRps: rate, achievedRps: 3000, p99Ms: 200, errorRate: 0, dropped: rate - 3000, pass: false };
+    const stall = rate === 2000 && n === 1;
+    return { rateRps: rate, achievedRps: rate, p99Ms: stall ? 40 : 2, errorRate: 0, dropped: 0, pass: !stall };
+  };
+  const r = await searchCapacity(server, {
+    startRps: 2000,
+    minRps: 10,
+    maxRps: 1e5,
+    maxProbes: 6,
+    tolerance: 0.15,
+    confirmFailures: 'tail-only',
+  });
+  t.same(
+    r.probes.map((p) => p.rateRps),
+    [2000, 2000, 2000, 4000, 3000, 3500],
+    'the stall at 2,000 is probed until a majority decides; the overloads at 4,000 and 3,500 once each',
+  );
+  t.equal(r.decisions[0]?.rule, '2 of 3 probes passed (majority)');
+  t.equal(r.rateRps, 3000);
+  t.equal(r.failedAtRps, 3500);
+});

@@ -349,6 +349,8 @@ t.test('validation covers every model of the sweep, each at its own SLO and brac
     runId: 'x',
     config: { slo: { p99Ms: 25, errorRate: 0.001 }, model: { name: 'synthetic-linear' } },
     machine: { logicalCpus: 2 },
+    // No runs: each check falls back to the pooled inputs given.
+    runs: [],
     capacity: [],
     summary: [],
     sweep: { points: [point('monolith', 450, 500), point('microservices', 300, 350)] },

@@ -95,7 +95,7 @@ export function planText(plans: WorkloadPlan[], currency: string): string {
 }
 
 /** A configuration, and the sweep model (and its SLO) where it is not the run's own. */
-const checkLabel = (c: { model?: string; sloMs?: number } & Parameters<typeof configLabel>[0]) =>
+export const checkLabel = (c: { model?: string; sloMs?: number } & Parameters<typeof configLabel>[0]) =>
   c.model ? `${configLabel(c)} ${c.model}${c.sloMs !== undefined ? ` (SLO ${c.sloMs} ms)` : ''}` : configLabel(c);
 
 export function validationText(v: Validation): string {
@@ -134,7 +134,8 @@ export function validationText(v: Validation): string {
         `${l.errorPct > 0 ? '+' : ''}${l.errorPct} %`,
       ]),
     ),
-    '  Trials rows check the queueing only: the model’s base latency is measured in those runs (the smallest configuration’s). Capacity and probe rows are out of sample.',
+    '  Each configuration is predicted from its own runs (its CPU per request and its base, measured beside the processes it shared the core with); a plan pools them.',
+    '  Trials rows check the queueing only: the base is one of those runs. Capacity rows use the probes’ CPU, never their latency (but a probe’s at ≤ 75 % busy may be the base).',
     '  A single run’s capacity is one draw of a noisy measurement: validate several runs (plan --validate A B …, or a --repeat set) to compare medians.',
   ];
   return `${out.join('\n')}\n`;

@@ -1,7 +1,7 @@
 import { gatewaysOf, implementationOf } from '../labels.js';
 import type { ResultsFile } from '../results.js';
 import { medianOf } from '../stats/bootstrap.js';
-import type { Workload } from './inputs.js';
+import { configInput, type TopologyInput, type Workload } from './inputs.js';
 import { type Deployment, type ModelOptions, predict, predictedCapacity } from './model.js';
 
 export interface CapacityCheck {
@@ -45,6 +45,8 @@ export interface Validation {
   latency: LatencyCheck[];
 }
 
+const topologyOf = (t: string) => (t === 'monolith' ? 'monolith' : 'microservices');
+
 const pct = (pred: number, meas: number) => Math.round(((pred - meas) / meas) * 1000) / 10;
 
 /**
@@ -56,9 +58,17 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
   const sloMs = res.config.slo.p99Ms;
   const own = workloads.filter((w) => w.model === res.config.model.name);
   const serverCores = own[0]?.serverCores ?? res.machine.logicalCpus;
-  // The pooled inputs a plan uses: validating them is validating the plan's own footing.
-  const inputOf = (impl: string, topology: string) =>
-    own.find((w) => w.implementation === impl)?.topologies.find((x) => x.topology === topology);
+  // Each configuration from its own runs (how the processes sharing the core interfere is
+  // measured, not modelled); the pooled inputs a plan uses where its own runs are too few.
+  const inputOf = (
+    impl: string,
+    c: { topology: 'monolith' | 'microservices'; replicas: number; gateways: number },
+    model = res.config.model.name,
+  ): TopologyInput | undefined =>
+    configInput(res, impl, model, c) ??
+    workloads
+      .find((w) => w.implementation === impl && w.model === model)
+      ?.topologies.find((x) => x.topology === c.topology);
   const as = (replicas: number, gateways: number): Deployment => ({
     replicas,
     gateways,
@@ -70,7 +80,7 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
   for (const c of res.capacity) {
     const impl = implementationOf(c);
     const g = gatewaysOf(c);
-    const input = inputOf(impl, c.topology);
+    const input = inputOf(impl, { topology: topologyOf(c.topology), replicas: c.replicas, gateways: g });
     if (!input) continue;
     const d = as(c.replicas, g);
     const predictedRps = Math.round(predictedCapacity(input, d, sloMs, o));
@@ -114,11 +124,13 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
   // own SLO. Heavier models put the monolith's capacity within the load generator's reach,
   // where the run's own model leaves only a floor.
   for (const pt of res.sweep?.points ?? []) {
-    const input = workloads
-      .find((w) => w.model === pt.model && w.implementation === 'mlbench')
-      ?.topologies.find((x) => x.topology === pt.topology);
-    if (!input) continue;
     const d = as(1, pt.topology === 'microservices' ? 1 : 0);
+    const input = inputOf(
+      'mlbench',
+      { topology: topologyOf(pt.topology), replicas: 1, gateways: d.gateways },
+      pt.model,
+    );
+    if (!input) continue;
     const predictedRps = Math.round(predictedCapacity(input, d, pt.sloP99Ms, o));
     const hi = pt.capacityLimitedBy === 'slo' ? (pt.capacityFailedAtRps ?? null) : null;
     const floorOnly = pt.capacityLimitedBy !== 'slo';
@@ -145,7 +157,7 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
   for (const row of res.summary) {
     const impl = implementationOf(row);
     const g = gatewaysOf(row);
-    const input = inputOf(impl, row.topology);
+    const input = inputOf(impl, { topology: topologyOf(row.topology), replicas: row.replicas, gateways: g });
     if (!input || !row.validTrials) continue;
     const sim = predict(input, as(row.replicas, g), row.achievedRps.median, o);
     latency.push({

@@ -2,7 +2,7 @@ import { configLabel } from '../labels.js';
 import { type Workload, workloadsOf } from '../planner/inputs.js';
 import { modelOptions, type PlanOptions, planWorkload } from '../planner/plan.js';
 import { readPrices } from '../planner/prices.js';
-import { shapeOf } from '../planner/text.js';
+import { checkLabel, shapeOf } from '../planner/text.js';
 import { validate } from '../planner/validate.js';
 import type { ResultsFile } from '../results.js';
 import { renderSvg } from './charts.js';
@@ -94,13 +94,13 @@ export function planSection(r: ResultsFile): Block[] {
   const blocks: Block[] = [
     { h: 'Planning beyond this machine', level: 2 },
     {
-      p: `\`mlbench plan\` sizes both topologies for a rate and an SLO from this run’s measured CPU per request, service-time shapes, idle cost and memory, by simulating every request through the tiers (assumptions: \`mlbench plan ${r.runId} --rate R --slo-ms ${sloMs}\` prints them). First, the same model predicting what this run measured, every server process on ${v.serverCores} core(s) as it ran. A single run’s measured capacity is one draw of a noisy measurement; \`mlbench plan --validate A B …\` sets the medians of several runs side by side and says how far the measurement itself moved:`,
+      p: `\`mlbench plan\` sizes both topologies for a rate and an SLO from this run’s measured CPU per request, service-time shapes, idle cost and memory, by simulating every request through the tiers (assumptions: \`mlbench plan ${r.runId} --rate R --slo-ms ${sloMs}\` prints them). First, the same model predicting what this run measured, every server process on ${v.serverCores} core(s) as it ran, each configuration from its own runs. A single run’s measured capacity is one draw of a noisy measurement; \`mlbench plan --validate A B …\` sets the medians of several runs side by side and says how far the measurement itself moved:`,
     },
     {
       table: {
         head: ['configuration', 'capacity predicted', 'capacity measured', 'error'],
         rows: v.capacity.map((c) => [
-          configLabel(c),
+          checkLabel(c),
           fmt(c.predictedRps, 0),
           c.measuredHi === null ? `≥ ${c.measuredLo} (${c.limitedBy})` : `${c.measuredLo} (fails at ${c.measuredHi})`,
           c.errorPct === null
