@@ -287,8 +287,11 @@ t.test('several runs: medians side by side, and how far the measurement moved', 
         predictedRps: pred,
         measuredLo: lo,
         measuredHi: hi,
+        // The combination reads what each run measured; here, the bracket's lo.
+        measured: lo,
         limitedBy: hi === null ? 'load-generator' : 'slo',
         errorPct: null,
+        errorRangePct: null,
         withinBracket: false,
       },
     ],
@@ -297,12 +300,13 @@ t.test('several runs: medians side by side, and how far the measurement moved', 
     run(3000, 2000, 2100),
     run(3200, 4000, 4200),
     run(3100, 3000, 3100),
-    run(3100, 5000, null),
+    // A run that left only a floor, on a faster hour: its prediction is no measurement's pair.
+    run(9000, 5000, null),
   ]);
-  t.same(c!.predicted, { median: 3100, min: 3000, max: 3200 });
+  t.same(c!.predicted, { median: 3150, min: 3000, max: 9000 });
   t.same(c!.measured, { median: 3000, min: 2000, max: 4000, n: 3 }, 'floors are not capacities');
   t.same(c!.floors, [5000]);
-  t.equal(c!.errorPct, 3.3, '(3100 − 3000) / 3000');
+  t.equal(c!.errorPct, 3.3, '(3100 − 3000) / 3000: the predictions of the runs that measured');
   t.equal(c!.measuredSpreadPct, 66.7, '(4000 − 2000) / 3000');
 });
 
@@ -358,7 +362,16 @@ t.test('validation covers every model of the sweep, each at its own SLO and brac
   const v = validate(res, workloads, { arrival: 'constant', rttMs: 0, requests: 20_000, seed: 1 });
   t.equal(v.capacity.length, 2, 'one check per sweep point');
   const [mono, micro] = v.capacity;
-  t.match(mono, { model: 'rf-l', sloMs: 50, topology: 'monolith', gateways: 0, measuredLo: 450, measuredHi: 500 });
+  t.match(mono, {
+    model: 'rf-l',
+    sloMs: 50,
+    topology: 'monolith',
+    gateways: 0,
+    measuredLo: 450,
+    measuredHi: 500,
+    measured: 474,
+  });
+  t.equal(mono!.errorPct, Math.round(((mono!.predictedRps - 474) / 474) * 1000) / 10, 'against the middle √(450·500)');
   t.ok(
     mono!.predictedRps > 400 && mono!.predictedRps < 500,
     `monolith predicted ${mono!.predictedRps} (saturation 500)`,
@@ -372,7 +385,7 @@ t.test('validation covers every model of the sweep, each at its own SLO and brac
   t.ok((micro!.errorPct ?? 0) > 20, `and off by ${micro!.errorPct} %`);
   const [c] = combineValidations([v, v]).filter((x) => x.topology === 'monolith');
   t.equal(c!.model, 'rf-l', 'combined per model too');
-  t.same(c!.measured, { median: 450, min: 450, max: 450, n: 2 });
+  t.same(c!.measured, { median: 474, min: 474, max: 474, n: 2 });
 });
 
 t.test('the base is the lower-median run: one noise episode does not become every prediction', async (t) => {
@@ -433,4 +446,58 @@ t.test('the base is the lower-median run: one noise episode does not become ever
   const alone = baseOf([run(100, 0.05, 'trial'), run(450, 0)]);
   t.equal(alone.baseCandidates, 1);
   t.ok(alone.base.values[1990]! > 50, 'the episode is all there is');
+});
+
+t.test("a heavy model's gateway, too few rates to fit, takes the run's own model's gateway fit", async (t) => {
+  const { encodeHistogram, newHistogram } = await import('../src/driver/histogram.js');
+  const { workloadsOf } = await import('../src/planner/inputs.js');
+  const h = newHistogram();
+  for (let i = 0; i < 1000; i++) h.recordValue(1000);
+  const hist = encodeHistogram(h);
+  // The gateway costs 0.05 ms a request and 0.1 core idle; the prediction tier 0.02 or 2 ms.
+  const run = (targetRps: number, predictionMs: number, sweepModel?: string) => ({
+    phase: sweepModel ? 'capacity' : 'trial',
+    ...(sweepModel ? { sweepModel } : {}),
+    topology: 'microservices',
+    replicas: 1,
+    gateways: 1,
+    targetRps,
+    achievedRps: targetRps,
+    requests: targetRps * 10,
+    valid: true,
+    driverLate: false,
+    failed: { rate: 0, count: 0 },
+    hopCount: 2,
+    hops: {},
+    latencyMs: { p99: 1 },
+    latencyHistogram: hist,
+    resources: {
+      'gateway-1': { cpuCores: 0.1 + (targetRps * 0.05) / 1000, rssMaxMB: 100 },
+      'prediction-1': { cpuCores: (targetRps * predictionMs) / 1000, rssMaxMB: 100 },
+    },
+  });
+  const res = {
+    runId: 'x',
+    config: {
+      slo: { p99Ms: 25, errorRate: 0.001 },
+      model: { name: 'light' },
+      pinning: { serverCpus: '1' },
+      scenario: { arrival: 'constant' },
+    },
+    machine: { logicalCpus: 2 },
+    // The light model over 1,000–8,000 req/s; the heavy one at two rates only (no fit).
+    runs: [...[1000, 2000, 4000, 8000].map((r) => run(r, 0.02)), run(200, 2, 'heavy'), run(250, 2, 'heavy')],
+  } as unknown as ResultsFile;
+  const ws = workloadsOf(res, 'x');
+  const gatewayOf = (model: string) =>
+    ws.find((w) => w.model === model)!.topologies[0]!.tiers.find((x) => x.kind === 'gateway')!;
+  const light = gatewayOf('light');
+  const heavy = gatewayOf('heavy');
+  t.equal(light.fit.method, 'least-squares');
+  t.ok(Math.abs(light.marginalCpuMs - 0.05) < 1e-9, `the light model's gateway: ${light.marginalCpuMs} ms`);
+  t.equal(heavy.fit.from, 'light', 'the heavy model borrows it, and says so');
+  t.equal(heavy.marginalCpuMs, light.marginalCpuMs);
+  t.ok(Math.abs(heavy.idleCores - 0.1) < 1e-9, 'idle cost and all');
+  const prediction = ws.find((w) => w.model === 'heavy')!.topologies[0]!.tiers.find((x) => x.kind === 'prediction')!;
+  t.equal(prediction.fit.method, 'highest-rate', 'the prediction tier is the model’s own: nothing borrowed');
 });

@@ -59,7 +59,7 @@ export function tierSummaries(t: TopologyInput): TierSummary[] {
     idleCores: r3(x.idleCores),
     fit:
       x.fit.method === 'least-squares'
-        ? `least squares over ${x.fit.points} replica-runs, ${Math.round(x.fit.minRps)}–${Math.round(x.fit.maxRps)} req/s a replica, R² ${x.fit.r2?.toFixed(3)}`
+        ? `least squares over ${x.fit.points} replica-runs${x.fit.from ? ` of ${x.fit.from}’s (its own too few to fit)` : ''}, ${Math.round(x.fit.minRps)}–${Math.round(x.fit.maxRps)} req/s a replica, R² ${x.fit.r2?.toFixed(3)}`
         : `CPU per request at the highest rate (${Math.round(x.fit.maxRps)} req/s): too few rates to fit`,
     lowLoadCpuMs: r3(x.lowLoadCpuMs),
     serviceP50Ms: x.hop.p50Ms,

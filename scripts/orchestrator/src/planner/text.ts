@@ -94,6 +94,9 @@ export function planText(plans: WorkloadPlan[], currency: string): string {
   return `${out.join('\n')}\n`;
 }
 
+/** A signed figure: +3.1, −2 (as the tables print errors). */
+const signed = (x: number) => `${x > 0 ? '+' : ''}${x}`;
+
 /** A configuration, and the sweep model (and its SLO) where it is not the run's own. */
 export const checkLabel = (c: { model?: string; sloMs?: number } & Parameters<typeof configLabel>[0]) =>
   c.model ? `${configLabel(c)} ${c.model}${c.sloMs !== undefined ? ` (SLO ${c.sloMs} ms)` : ''}` : configLabel(c);
@@ -108,18 +111,22 @@ export function validationText(v: Validation): string {
         checkLabel(c),
         c.predictedRps,
         c.measuredHi !== null
-          ? `${c.measuredLo} (fails at ${c.measuredHi})`
+          ? `${c.measured} (${c.measuredLo} passed, ${c.measuredHi} failed)`
           : c.limitedBy === 'slo'
             ? `${c.measuredLo}`
             : `≥ ${c.measuredLo} (${c.limitedBy})`,
-        c.errorPct === null ? 'n/a (a floor)' : `${c.errorPct > 0 ? '+' : ''}${c.errorPct} %`,
+        c.errorPct === null
+          ? 'n/a (a floor)'
+          : `${signed(c.errorPct)} %${c.errorRangePct ? ` (${signed(c.errorRangePct[0])} to ${signed(c.errorRangePct[1])})` : ''}`,
         c.withinBracket
           ? c.measuredHi === null
             ? 'above the floor'
             : 'inside the bracket'
-          : Math.abs(c.errorPct ?? 0) <= 20
-            ? 'within ±20 %'
-            : 'off by more than 20 %',
+          : c.measuredHi === null && c.limitedBy !== 'slo'
+            ? 'below the floor (by at least this)'
+            : Math.abs(c.errorPct ?? 0) <= 20
+              ? 'within ±20 %'
+              : 'off by more than 20 %',
       ]),
     ),
     'p99 at a measured rate:',
@@ -136,6 +143,7 @@ export function validationText(v: Validation): string {
     ),
     '  Each configuration is predicted from its own runs (its CPU per request and its base, measured beside the processes it shared the core with); a plan pools them.',
     '  Trials rows check the queueing only: the base is one of those runs. Capacity rows use the probes’ CPU, never their latency (but a probe’s at ≤ 75 % busy may be the base).',
+    '  Errors are against the bracket’s geometric middle √(lo·hi), and in brackets against hi and lo: the search says only that capacity lies in [lo, hi).',
     '  A single run’s capacity is one draw of a noisy measurement: validate several runs (plan --validate A B …, or a --repeat set) to compare medians.',
   ];
   return `${out.join('\n')}\n`;

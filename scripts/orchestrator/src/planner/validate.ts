@@ -18,8 +18,16 @@ export interface CapacityCheck {
   measuredLo: number;
   measuredHi: number | null;
   limitedBy: string;
-  /** (predicted − measured) / measured, measured = the bracket's lo; null when lo is only a floor and the prediction is above it. */
+  /**
+   * The capacity measured: the bracket's geometric middle √(lo·hi) (the search says only that
+   * capacity lies in [lo, hi), and lo alone biases every error upwards by up to the bracket's
+   * width: 25 % where confirmations spent the probe budget); lo where no failure bounds it.
+   */
+  measured: number;
+  /** (predicted − measured) / measured; null when lo is only a floor and the prediction is above it. */
   errorPct: number | null;
+  /** The error against hi and against lo: where the true capacity lies in the bracket, the error lies in this range. */
+  errorRangePct: [number, number] | null;
   /** Predicted within the bracket (or above a floor). */
   withinBracket: boolean;
 }
@@ -48,6 +56,20 @@ export interface Validation {
 const topologyOf = (t: string) => (t === 'monolith' ? 'monolith' : 'microservices');
 
 const pct = (pred: number, meas: number) => Math.round(((pred - meas) / meas) * 1000) / 10;
+
+/** A capacity check from the search's bracket: what it measured, and the prediction's error against it. */
+function checked(predictedRps: number, lo: number, hi: number | null, floorOnly: boolean) {
+  const measured = !floorOnly && hi !== null ? Math.round(Math.sqrt(lo * hi)) : lo;
+  return {
+    measuredLo: lo,
+    measuredHi: floorOnly ? null : hi,
+    measured,
+    errorPct: floorOnly && predictedRps >= lo ? null : measured > 0 ? pct(predictedRps, measured) : null,
+    errorRangePct:
+      !floorOnly && hi !== null && lo > 0 ? ([pct(predictedRps, hi), pct(predictedRps, lo)] as [number, number]) : null,
+    withinBracket: predictedRps >= lo && (floorOnly || hi === null || predictedRps < hi),
+  };
+}
 
 /**
  * Predict every configuration the run measured, as it ran (every server process on the same
@@ -85,19 +107,14 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
     const d = as(c.replicas, g);
     const predictedRps = Math.round(predictedCapacity(input, d, sloMs, o));
     const floorOnly = c.limitedBy !== 'slo' || c.failedAtRps === null;
-    const hi = floorOnly ? null : c.failedAtRps;
-    const withinBracket = predictedRps >= c.rateRps && (hi === null || predictedRps < hi);
     capacity.push({
       implementation: impl,
       topology: c.topology,
       replicas: c.replicas,
       gateways: g,
       predictedRps,
-      measuredLo: c.rateRps,
-      measuredHi: hi,
       limitedBy: c.limitedBy,
-      errorPct: floorOnly && predictedRps >= c.rateRps ? null : c.rateRps > 0 ? pct(predictedRps, c.rateRps) : null,
-      withinBracket,
+      ...checked(predictedRps, c.rateRps, c.failedAtRps, floorOnly),
     });
     // Near saturation p99 is a knife edge (a 5 % error in CPU per request moves it 10×):
     // check it at the highest passing probe at most 80 % of the capacity found, if any.
@@ -132,8 +149,6 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
     );
     if (!input) continue;
     const predictedRps = Math.round(predictedCapacity(input, d, pt.sloP99Ms, o));
-    const hi = pt.capacityLimitedBy === 'slo' ? (pt.capacityFailedAtRps ?? null) : null;
-    const floorOnly = pt.capacityLimitedBy !== 'slo';
     capacity.push({
       implementation: 'mlbench',
       model: pt.model,
@@ -142,16 +157,8 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
       replicas: 1,
       gateways: d.gateways,
       predictedRps,
-      measuredLo: pt.capacityRps,
-      measuredHi: hi,
       limitedBy: pt.capacityLimitedBy,
-      errorPct:
-        floorOnly && predictedRps >= pt.capacityRps
-          ? null
-          : pt.capacityRps > 0
-            ? pct(predictedRps, pt.capacityRps)
-            : null,
-      withinBracket: predictedRps >= pt.capacityRps && (floorOnly || (hi !== null && predictedRps < hi)),
+      ...checked(predictedRps, pt.capacityRps, pt.capacityFailedAtRps ?? null, pt.capacityLimitedBy !== 'slo'),
     });
   }
   for (const row of res.summary) {
@@ -194,7 +201,7 @@ export interface CombinedCheck {
   /** Capacities the runs measured where the SLO ended the search; floors (load generator, search range) apart. */
   measured: { median: number; min: number; max: number; n: number } | null;
   floors: number[];
-  /** (median predicted − median measured) / median measured. */
+  /** (median predicted − median measured) / median measured, over the runs that measured a capacity. */
   errorPct: number | null;
   /** How far the measurement itself moved between runs: (max − min) / median. */
   measuredSpreadPct: number | null;
@@ -215,9 +222,13 @@ export function combineValidations(vs: Validation[]): CombinedCheck[] {
   return [...by.values()].map((cs) => {
     const pred = cs.map((c) => c.predictedRps);
     // Measured where the server's SLO ended the search; a load-generator or range limit is a floor.
-    const meas = cs.filter((c) => c.limitedBy === 'slo').map((c) => c.measuredLo);
+    const measuredRuns = cs.filter((c) => c.limitedBy === 'slo');
+    const meas = measuredRuns.map((c) => c.measured);
     const m = meas.length ? medianOf(meas) : null;
     const p = medianOf(pred);
+    // The error sets each measurement beside its own run's prediction: the runs that left only
+    // a floor predicted from inputs measured on a faster or slower hour of this machine.
+    const paired = measuredRuns.length ? medianOf(measuredRuns.map((c) => c.predictedRps)) : p;
     return {
       implementation: cs[0]!.implementation,
       ...(cs[0]!.model ? { model: cs[0]!.model } : {}),
@@ -228,7 +239,7 @@ export function combineValidations(vs: Validation[]): CombinedCheck[] {
       predicted: { median: Math.round(p), min: Math.min(...pred), max: Math.max(...pred) },
       measured: m === null ? null : { median: m, min: Math.min(...meas), max: Math.max(...meas), n: meas.length },
       floors: cs.filter((c) => c.limitedBy !== 'slo').map((c) => c.measuredLo),
-      errorPct: m ? pct(p, m) : null,
+      errorPct: m ? pct(paired, m) : null,
       measuredSpreadPct:
         m && meas.length > 1 ? Math.round(((Math.max(...meas) - Math.min(...meas)) / m) * 1000) / 10 : null,
     };

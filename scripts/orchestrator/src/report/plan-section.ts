@@ -98,11 +98,13 @@ export function planSection(r: ResultsFile): Block[] {
     },
     {
       table: {
-        head: ['configuration', 'capacity predicted', 'capacity measured', 'error'],
+        head: ['configuration', 'capacity predicted', 'capacity measured (√(lo·hi))', 'error'],
         rows: v.capacity.map((c) => [
           checkLabel(c),
           fmt(c.predictedRps, 0),
-          c.measuredHi === null ? `≥ ${c.measuredLo} (${c.limitedBy})` : `${c.measuredLo} (fails at ${c.measuredHi})`,
+          c.measuredHi === null
+            ? `≥ ${c.measuredLo} (${c.limitedBy})`
+            : `${c.measured} (${c.measuredLo} passed, ${c.measuredHi} failed)`,
           c.errorPct === null
             ? 'above the floor'
             : `${c.errorPct > 0 ? '+' : ''}${c.errorPct} %${c.withinBracket ? ' (inside the bracket)' : ''}`,
