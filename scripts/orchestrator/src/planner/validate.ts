@@ -67,7 +67,8 @@ function checked(predictedRps: number, lo: number, hi: number | null, floorOnly:
     errorPct: floorOnly && predictedRps >= lo ? null : measured > 0 ? pct(predictedRps, measured) : null,
     errorRangePct:
       !floorOnly && hi !== null && lo > 0 ? ([pct(predictedRps, hi), pct(predictedRps, lo)] as [number, number]) : null,
-    withinBracket: predictedRps >= lo && (floorOnly || hi === null || predictedRps < hi),
+    // A search that recorded no failure (results.json before the sweep kept one) has no bracket.
+    withinBracket: predictedRps >= lo && (floorOnly || (hi !== null && predictedRps < hi)),
   };
 }
 
