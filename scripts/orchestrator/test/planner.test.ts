@@ -1,4 +1,5 @@
 import t from 'tap';
+import { encodeHistogram, newHistogram } from '../src/driver/histogram.js';
 import {
   deterministic,
   exponential,
@@ -6,7 +7,7 @@ import {
   sampleTable,
   tableFromBuckets,
 } from '../src/planner/distribution.js';
-import type { TopologyInput } from '../src/planner/inputs.js';
+import { type TopologyInput, workloadsOf } from '../src/planner/inputs.js';
 import { predictedCapacity, saturationRps } from '../src/planner/model.js';
 import { readPrices } from '../src/planner/prices.js';
 import { erlangC, md1, mm1, mmc } from '../src/planner/queueing.js';
@@ -388,49 +389,70 @@ t.test('validation covers every model of the sweep, each at its own SLO and brac
   t.same(c!.measured, { median: 474, min: 474, max: 474, n: 2 });
 });
 
+/** Latency of a run (µs in the histogram): 1 ms, and a share of requests caught in a stall. */
+function latencyOf(stallShare = 0, stallMs = 60): { hist: string; p99: number } {
+  const h = newHistogram();
+  const n = 10_000;
+  for (let i = 0; i < n; i++) h.recordValue(i < n * stallShare ? stallMs * 1000 : 1000);
+  return { hist: encodeHistogram(h), p99: stallShare > 0.01 ? stallMs : 1 };
+}
+
+/** A run as results.json records one: what the planner's inputs read of it, the rest left out. */
+function runOf(o: {
+  topology: 'monolith' | 'microservices';
+  targetRps: number;
+  /** CPU cores by component at this rate. */
+  cpu: Record<string, number>;
+  phase?: string;
+  sweepModel?: string;
+  latency?: { hist: string; p99: number };
+}) {
+  const l = o.latency ?? latencyOf();
+  return {
+    phase: o.phase ?? (o.sweepModel ? 'capacity' : 'trial'),
+    ...(o.sweepModel ? { sweepModel: o.sweepModel } : {}),
+    topology: o.topology,
+    replicas: 1,
+    ...(o.topology === 'microservices' ? { gateways: 1 } : {}),
+    targetRps: o.targetRps,
+    achievedRps: o.targetRps,
+    requests: o.targetRps * 10,
+    valid: true,
+    driverLate: false,
+    failed: { rate: 0, count: 0 },
+    hopCount: o.topology === 'monolith' ? 1 : 2,
+    hops: {},
+    latencyMs: { p99: l.p99 },
+    latencyHistogram: l.hist,
+    resources: Object.fromEntries(Object.entries(o.cpu).map(([c, cpuCores]) => [c, { cpuCores, rssMaxMB: 100 }])),
+  };
+}
+
+/** A results.json of those runs: model `model`, every server on one core. */
+const resultsOf = (runs: unknown[], model = 'm') =>
+  ({
+    runId: 'x',
+    config: {
+      slo: { p99Ms: 25, errorRate: 0.001 },
+      model: { name: model },
+      pinning: { serverCpus: '1' },
+      scenario: { arrival: 'constant' },
+    },
+    machine: { logicalCpus: 2 },
+    runs,
+  }) as unknown as ResultsFile;
+
 t.test('the base is the lower-median run: one noise episode does not become every prediction', async (t) => {
-  const { encodeHistogram, newHistogram } = await import('../src/driver/histogram.js');
-  const { workloadsOf } = await import('../src/planner/inputs.js');
-  // Latency of a run (µs in the histogram): 1 ms, and a share of requests caught in a stall.
-  const latency = (stallShare: number, stallMs: number) => {
-    const h = newHistogram();
-    const n = 10_000;
-    for (let i = 0; i < n; i++) h.recordValue(i < n * stallShare ? stallMs * 1000 : 1000);
-    return { hist: encodeHistogram(h), p99: stallShare > 0.01 ? stallMs : 1 };
-  };
   // A monolith costing 2 ms of CPU a request on one core: saturation 500 req/s.
-  const run = (targetRps: number, stallShare: number, phase = 'capacity') => {
-    const l = latency(stallShare, 60);
-    return {
-      phase,
+  const run = (targetRps: number, stallShare: number, phase = 'capacity') =>
+    runOf({
       topology: 'monolith',
-      replicas: 1,
       targetRps,
-      achievedRps: targetRps,
-      requests: targetRps * 10,
-      valid: true,
-      driverLate: false,
-      failed: { rate: 0, count: 0 },
-      hopCount: 1,
-      hops: {},
-      latencyMs: { p99: l.p99 },
-      latencyHistogram: l.hist,
-      resources: { 'monolith-1': { cpuCores: (targetRps * 2) / 1000, rssMaxMB: 100 } },
-    };
-  };
-  const results = (runs: unknown[]) =>
-    ({
-      runId: 'x',
-      config: {
-        slo: { p99Ms: 25, errorRate: 0.001 },
-        model: { name: 'm' },
-        pinning: { serverCpus: '1' },
-        scenario: { arrival: 'constant' },
-      },
-      machine: { logicalCpus: 2 },
-      runs,
-    }) as unknown as ResultsFile;
-  const baseOf = (runs: unknown[]) => workloadsOf(results(runs), 'x')[0]!.topologies[0]!;
+      phase,
+      cpu: { 'monolith-1': (targetRps * 2) / 1000 },
+      latency: latencyOf(stallShare),
+    });
+  const baseOf = (runs: unknown[]) => workloadsOf(resultsOf(runs), 'x')[0]!.topologies[0]!;
   // Three trials at the lowest rate, one of them caught in a 60-ms episode (5 % of requests).
   const trials = baseOf([run(100, 0.05, 'trial'), run(100, 0, 'trial'), run(100, 0, 'trial'), run(300, 0)]);
   t.equal(trials.baseCandidates, 3, 'the lowest rate had three runs');
@@ -449,45 +471,19 @@ t.test('the base is the lower-median run: one noise episode does not become ever
 });
 
 t.test("a heavy model's gateway, too few rates to fit, takes the run's own model's gateway fit", async (t) => {
-  const { encodeHistogram, newHistogram } = await import('../src/driver/histogram.js');
-  const { workloadsOf } = await import('../src/planner/inputs.js');
-  const h = newHistogram();
-  for (let i = 0; i < 1000; i++) h.recordValue(1000);
-  const hist = encodeHistogram(h);
   // The gateway costs 0.05 ms a request and 0.1 core idle; the prediction tier 0.02 or 2 ms.
-  const run = (targetRps: number, predictionMs: number, sweepModel?: string) => ({
-    phase: sweepModel ? 'capacity' : 'trial',
-    ...(sweepModel ? { sweepModel } : {}),
-    topology: 'microservices',
-    replicas: 1,
-    gateways: 1,
-    targetRps,
-    achievedRps: targetRps,
-    requests: targetRps * 10,
-    valid: true,
-    driverLate: false,
-    failed: { rate: 0, count: 0 },
-    hopCount: 2,
-    hops: {},
-    latencyMs: { p99: 1 },
-    latencyHistogram: hist,
-    resources: {
-      'gateway-1': { cpuCores: 0.1 + (targetRps * 0.05) / 1000, rssMaxMB: 100 },
-      'prediction-1': { cpuCores: (targetRps * predictionMs) / 1000, rssMaxMB: 100 },
-    },
-  });
-  const res = {
-    runId: 'x',
-    config: {
-      slo: { p99Ms: 25, errorRate: 0.001 },
-      model: { name: 'light' },
-      pinning: { serverCpus: '1' },
-      scenario: { arrival: 'constant' },
-    },
-    machine: { logicalCpus: 2 },
-    // The light model over 1,000–8,000 req/s; the heavy one at two rates only (no fit).
-    runs: [...[1000, 2000, 4000, 8000].map((r) => run(r, 0.02)), run(200, 2, 'heavy'), run(250, 2, 'heavy')],
-  } as unknown as ResultsFile;
+  const run = (targetRps: number, predictionMs: number, sweepModel?: string) =>
+    runOf({
+      topology: 'microservices',
+      targetRps,
+      ...(sweepModel ? { sweepModel } : {}),
+      cpu: { 'gateway-1': 0.1 + (targetRps * 0.05) / 1000, 'prediction-1': (targetRps * predictionMs) / 1000 },
+    });
+  // The light model over 1,000–8,000 req/s; the heavy one at two rates only (no fit).
+  const res = resultsOf(
+    [...[1000, 2000, 4000, 8000].map((r) => run(r, 0.02)), run(200, 2, 'heavy'), run(250, 2, 'heavy')],
+    'light',
+  );
   const ws = workloadsOf(res, 'x');
   const gatewayOf = (model: string) =>
     ws.find((w) => w.model === model)!.topologies[0]!.tiers.find((x) => x.kind === 'gateway')!;
