@@ -76,18 +76,19 @@ export async function searchCapacity(
   };
   // The server kept up: the whole rate arrived and nothing was dropped (what a stall leaves).
   const tailOnly = (p: CapacityProbe) => p.dropped === 0 && p.achievedRps >= 0.97 * p.rateRps;
-  const confirm = (first: ProbeVerdict) =>
+  const confirm = (first: ProbeVerdict, p: CapacityProbe) =>
     opts.confirmFailures === true ||
-    (opts.confirmFailures === 'tail-only' && (first === 'load-generator' || tailOnly(probes.at(-1)!)));
+    (opts.confirmFailures === 'tail-only' && (first === 'load-generator' || tailOnly(p)));
   const judge = async (rate: number): Promise<RateDecision> => {
     const first = await once(rate);
+    const firstProbe = probes[probes.length - 1]!;
     if (first === 'pass') return { rateRps: rate, verdict: first, rule: 'every probe passed' };
     const cannot = 'load generator could not hold the rate';
     // One noisy probe must not cap the search; one lucky probe must not pass a failing rate.
     // That goes for a load generator that fell behind once too: a stall of its own (measured:
     // one at 2,000 req/s, p99 26 ms at the client and 0.3 ms in the server) ended a search at
     // 1,938 whose generator held 17,000 in the next.
-    if (!confirm(first) || !budgetLeft())
+    if (!confirm(first, firstProbe) || !budgetLeft())
       return { rateRps: rate, verdict: first, rule: first === 'fail' ? 'failed' : cannot };
     const second = await once(rate);
     if (first === 'fail' && second === 'load-generator') return { rateRps: rate, verdict: second, rule: cannot };

@@ -205,6 +205,15 @@ function topologyInput(
     if (!t) return null;
     tiers.push(t);
   }
+  // Where a run was measured: its configuration, every process on the measured cores.
+  const utilization = (r: RunResult) =>
+    utilizationAt(
+      { tiers },
+      { replicas: r.replicas, gateways: gatewaysOf(r), serversPerReplica: 1, sharedCores: serverCores },
+      r.achievedRps,
+    );
+  const { run, candidates } = baseRunOf(small, utilization);
+  const base = tableFromHdr(decodeHistogram(run.latencyHistogram));
   const g = tiers.find((t) => t.kind === 'gateway');
   const p = tiers.find((t) => t.kind === 'prediction');
   const input: TopologyInput = {
@@ -212,28 +221,14 @@ function topologyInput(
     implementation,
     model,
     hops: low[0]!.hopCount || kinds.length,
-    base: { values: [0], mean: 0 },
-    baseRateRps: 0,
-    baseMedianMs: 0,
-    baseUtilization: 0,
-    baseCandidates: 0,
+    base,
+    baseRateRps: run.achievedRps,
+    baseCandidates: candidates,
+    baseMedianMs: base.values[Math.floor(base.values.length / 2)]!,
+    baseUtilization: utilization(run),
     tiers,
     gatewayOwnMs: g && p ? Math.round((g.hop.meanMs - p.hop.meanMs) * 1000) / 1000 : null,
   };
-  // Where a run was measured: its configuration, every process on the measured cores.
-  const utilization = (r: RunResult) =>
-    utilizationAt(
-      input,
-      { replicas: r.replicas, gateways: gatewaysOf(r), serversPerReplica: 1, sharedCores: serverCores },
-      r.achievedRps,
-    );
-  const { run, candidates } = baseRunOf(small, utilization);
-  const base = tableFromHdr(decodeHistogram(run.latencyHistogram));
-  input.base = base;
-  input.baseRateRps = run.achievedRps;
-  input.baseMedianMs = base.values[Math.floor(base.values.length / 2)]!;
-  input.baseUtilization = utilization(run);
-  input.baseCandidates = candidates;
   return input;
 }
 
@@ -300,20 +295,18 @@ export function workloadsOf(res: ResultsFile, source: string): Workload[] {
  * and a plan for 50,000 req/s of 19 gateways).
  */
 function borrowGatewayFits(ws: Workload[]): void {
-  const fitted = (w: Workload) =>
-    w.topologies
-      .find((t) => t.topology === 'microservices')
-      ?.tiers.find((t) => t.kind === 'gateway' && t.fit.method === 'least-squares' && !t.fit.from);
+  const gatewayOf = (w: Workload) =>
+    w.topologies.find((t) => t.topology === 'microservices')?.tiers.find((t) => t.kind === 'gateway');
+  const fittedHere = (t: TierInput | undefined) => t?.fit.method === 'least-squares' && !t.fit.from;
   for (const w of ws) {
-    const g = w.topologies.find((t) => t.topology === 'microservices')?.tiers.find((t) => t.kind === 'gateway');
+    const g = gatewayOf(w);
     if (!g || g.fit.method === 'least-squares') continue;
     // The donor with the most points: the run's own model, as a rule (trials and probes).
-    const donors = ws
+    const donor = ws
       .filter((x) => x !== w && x.implementation === w.implementation)
-      .map((x) => ({ model: x.model, tier: fitted(x) }))
-      .filter((x): x is { model: string; tier: TierInput } => x.tier !== undefined)
-      .sort((a, b) => b.tier.fit.points - a.tier.fit.points);
-    const donor = donors[0];
+      .map((x) => ({ model: x.model, tier: gatewayOf(x) }))
+      .filter((x): x is { model: string; tier: TierInput } => fittedHere(x.tier))
+      .sort((a, b) => b.tier.fit.points - a.tier.fit.points)[0];
     if (!donor) continue;
     g.marginalCpuMs = donor.tier.marginalCpuMs;
     g.idleCores = donor.tier.idleCores;
@@ -322,20 +315,31 @@ function borrowGatewayFits(ws: Workload[]): void {
 }
 
 /**
- * One configuration's inputs from its own runs alone (trials and capacity probes), or null
+ * Each configuration's inputs from its own runs alone (trials and capacity probes), or null
  * where they are too few: what validation predicts a configuration as it ran from. On a
  * shared core the processes beside a replica change what a request costs it and how often
  * it stalls (measured, run 024536: microservices×2 used 0.89 cores at 3,750 req/s where ×1
- * used 0.83 at 4,000); that interference is measured per configuration, not modelled.
+ * used 0.83 at 4,000); that interference is measured per configuration, not modelled. The
+ * runs are grouped once, and each configuration's inputs computed once, however often asked.
  */
-export function configInput(
+export function configInputs(
   res: ResultsFile,
+): (
   implementation: string,
   model: string,
   c: { topology: 'monolith' | 'microservices'; replicas: number; gateways: number },
-): TopologyInput | null {
-  const g = runGroups(res).find((x) => x.implementation === implementation && x.model === model);
-  if (!g) return null;
-  const runs = g.runs.filter((r) => sameConfig(r, { ...c, implementation }));
-  return topologyInput(c.topology, implementation, model, runs, res.config.slo.errorRate, serverCoresOf(res));
+) => TopologyInput | null {
+  const groups = runGroups(res);
+  const memo = new Map<string, TopologyInput | null>();
+  const compute = (implementation: string, model: string, c: Parameters<ReturnType<typeof configInputs>>[2]) => {
+    const g = groups.find((x) => x.implementation === implementation && x.model === model);
+    if (!g) return null;
+    const runs = g.runs.filter((r) => sameConfig(r, { ...c, implementation }));
+    return topologyInput(c.topology, implementation, model, runs, res.config.slo.errorRate, serverCoresOf(res));
+  };
+  return (implementation, model, c) => {
+    const key = `${implementation}|${model}|${c.topology}|${c.replicas}|${c.gateways}`;
+    if (!memo.has(key)) memo.set(key, compute(implementation, model, c));
+    return memo.get(key)!;
+  };
 }

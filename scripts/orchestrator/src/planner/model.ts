@@ -43,7 +43,7 @@ function replicasOfTier(kind: string, d: Deployment): number {
  * are processes (this machine), the cores are the servers: one queue for the core pool,
  * holding a request for the CPU of all its tiers.
  */
-export function stationsFor(input: TopologyInput, d: Deployment): Station[] {
+export function stationsFor(input: Pick<TopologyInput, 'tiers'>, d: Deployment): Station[] {
   const processes = input.tiers.reduce((s, t) => s + replicasOfTier(t.kind, d), 0);
   if (d.sharedCores !== null && processes > d.sharedCores) {
     const idle = input.tiers.reduce((s, t) => s + t.idleCores * replicasOfTier(t.kind, d), 0);
@@ -89,7 +89,7 @@ export function predict(input: TopologyInput, d: Deployment, rateRps: number, o:
 }
 
 /** The busiest station's utilization at a rate (the simulator's own definition). */
-export function utilizationAt(input: TopologyInput, d: Deployment, rateRps: number): number {
+export function utilizationAt(input: Pick<TopologyInput, 'tiers'>, d: Deployment, rateRps: number): number {
   return Math.max(...stationsFor(input, d).map((s) => (rateRps * s.meanOccupancyMs) / 1000 / (s.replicas * s.servers)));
 }
 

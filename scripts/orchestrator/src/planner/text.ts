@@ -95,7 +95,7 @@ export function planText(plans: WorkloadPlan[], currency: string): string {
 }
 
 /** A signed figure: +3.1, −2 (as the tables print errors). */
-const signed = (x: number) => `${x > 0 ? '+' : ''}${x}`;
+export const signed = (x: number) => `${x > 0 ? '+' : ''}${x}`;
 
 /** A configuration, and the sweep model (and its SLO) where it is not the run's own. */
 export const checkLabel = (c: { model?: string; sloMs?: number } & Parameters<typeof configLabel>[0]) =>
@@ -138,7 +138,7 @@ export function validationText(v: Validation): string {
         Math.round(l.rateRps),
         ms(l.predictedP99Ms),
         ms(l.measuredP99Ms),
-        `${l.errorPct > 0 ? '+' : ''}${l.errorPct} %`,
+        `${signed(l.errorPct)} %`,
       ]),
     ),
     '  Each configuration is predicted from its own runs (its CPU per request and its base, measured beside the processes it shared the core with); a plan pools them.',
@@ -162,7 +162,7 @@ export function combinedText(cs: CombinedCheck[], runs: number): string {
         c.measured
           ? `${range(c.measured)}${c.floors.length ? `; floors ≥ ${c.floors.join(', ≥ ')}` : ''}`
           : `floors only: ≥ ${c.floors.join(', ≥ ')}`,
-        c.errorPct === null ? 'n/a' : `${c.errorPct > 0 ? '+' : ''}${c.errorPct} %`,
+        c.errorPct === null ? 'n/a' : `${signed(c.errorPct)} %`,
         c.measuredSpreadPct === null ? '–' : `${c.measuredSpreadPct} %`,
       ]),
     ),

@@ -1,7 +1,7 @@
 import { gatewaysOf, implementationOf } from '../labels.js';
 import type { ResultsFile } from '../results.js';
 import { medianOf } from '../stats/bootstrap.js';
-import { configInput, type TopologyInput, type Workload } from './inputs.js';
+import { configInputs, type TopologyInput, type Workload } from './inputs.js';
 import { type Deployment, type ModelOptions, predict, predictedCapacity } from './model.js';
 
 export interface CapacityCheck {
@@ -83,12 +83,13 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
   const serverCores = own[0]?.serverCores ?? res.machine.logicalCpus;
   // Each configuration from its own runs (how the processes sharing the core interfere is
   // measured, not modelled); the pooled inputs a plan uses where its own runs are too few.
+  const ownInputs = configInputs(res);
   const inputOf = (
     impl: string,
     c: { topology: 'monolith' | 'microservices'; replicas: number; gateways: number },
     model = res.config.model.name,
   ): TopologyInput | undefined =>
-    configInput(res, impl, model, c) ??
+    ownInputs(impl, model, c) ??
     workloads
       .find((w) => w.implementation === impl && w.model === model)
       ?.topologies.find((x) => x.topology === c.topology);

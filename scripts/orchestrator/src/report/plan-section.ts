@@ -2,7 +2,7 @@ import { configLabel } from '../labels.js';
 import { type Workload, workloadsOf } from '../planner/inputs.js';
 import { modelOptions, type PlanOptions, planWorkload } from '../planner/plan.js';
 import { readPrices } from '../planner/prices.js';
-import { checkLabel, shapeOf } from '../planner/text.js';
+import { checkLabel, shapeOf, signed } from '../planner/text.js';
 import { validate } from '../planner/validate.js';
 import type { ResultsFile } from '../results.js';
 import { renderSvg } from './charts.js';
@@ -107,7 +107,7 @@ export function planSection(r: ResultsFile): Block[] {
             : `${c.measured} (${c.measuredLo} passed, ${c.measuredHi} failed)`,
           c.errorPct === null
             ? 'above the floor'
-            : `${c.errorPct > 0 ? '+' : ''}${c.errorPct} %${c.withinBracket ? ' (inside the bracket)' : ''}`,
+            : `${signed(c.errorPct)} %${c.withinBracket ? ' (inside the bracket)' : ''}`,
         ]),
       },
     },
@@ -120,7 +120,7 @@ export function planSection(r: ResultsFile): Block[] {
           fmt(l.rateRps, 0),
           fmt(l.predictedP99Ms, 2),
           fmt(l.measuredP99Ms, 2),
-          `${l.errorPct > 0 ? '+' : ''}${l.errorPct} %`,
+          `${signed(l.errorPct)} %`,
         ]),
       },
     },
