@@ -57,19 +57,19 @@ lint: install ## Lint (biome), check workspace metadata, typecheck sources and t
 	npx tsc -p loadtests/k6/tsconfig.json
 
 bench: build ## Both topologies, replicas 1 and 2, capacity search, model-cost sweep, report (< 10 min)
-	$(MLBENCH) bench --plan full $(ARGS)
+	$(MLBENCH) bench --preset full $(ARGS)
 
 bench-sweep: build ## Model-cost sweep, 0.001 ms to 20 ms a prediction and a 512 MB model: the crossover (< 20 min)
-	$(MLBENCH) bench --plan sweep $(ARGS)
+	$(MLBENCH) bench --preset sweep $(ARGS)
 
 bench-quick: build ## Both topologies, one replica, one short trial (< 1 min)
-	$(MLBENCH) bench --plan quick $(ARGS)
+	$(MLBENCH) bench --preset quick $(ARGS)
 
 bench-monolith: build ## The monolith alone, replicas 1 and 2, with capacity search
-	$(MLBENCH) bench --plan full --topology monolith $(ARGS)
+	$(MLBENCH) bench --preset full --topology monolith $(ARGS)
 
 bench-microservices: build ## Gateway + prediction replicas alone, replicas 1 and 2, with capacity search
-	$(MLBENCH) bench --plan full --topology microservices $(ARGS)
+	$(MLBENCH) bench --preset full --topology microservices $(ARGS)
 
 bench-resilience: build ## Both topologies, 3 replicas, one replica killed at 10 s: errors, recovery, p99 during the fault
 	$(MLBENCH) bench --fault $(or $(FAULT),kill@10s) $(ARGS)
@@ -77,7 +77,7 @@ bench-resilience: build ## Both topologies, 3 replicas, one replica killed at 10
 bench-article: build ## The article's Flask services and ours, started the same way, in one run: claim vs its code vs ours
 	scripts/article/prepare.sh
 	$(MLBENCH) bench --backend command --deployment reference/article/article.yaml,reference/mlbench.yaml \
-	  --scenario article --plan quick $(ARGS)
+	  --scenario article --preset quick $(ARGS)
 
 report: build ## Re-render a report: make report DIR=results/<run-id>
 	$(MLBENCH) report $(DIR)
@@ -108,8 +108,8 @@ down: ## Compose: stop and remove every mlbench stack (and containers of bench r
 compose-config: ## Compose: validate every layering the Makefile uses
 	@scripts/docker/stack.sh config
 
-bench-docker: build engine ## The quick plan on Docker containers (needs make images)
-	$(MLBENCH) bench --plan quick --backend docker $(ARGS)
+bench-docker: build engine ## The quick preset on Docker containers (needs make images)
+	$(MLBENCH) bench --preset quick --backend docker $(ARGS)
 
 swarm-up: engine ## Swarm: init a single-node swarm if none, deploy TOPOLOGY (SCALE=N) as a stack, wait
 	scripts/docker/swarm.sh up $(TOPOLOGY) $(SCALE)
@@ -121,9 +121,9 @@ swarm-down: ## Swarm: remove the mlbench stacks (and bench stacks that died); le
 	-$(MLBENCH) down --docker
 	scripts/docker/swarm.sh down
 
-bench-swarm: build engine ## The quick plan as Swarm stacks (needs make images; makes a single-node swarm if none)
+bench-swarm: build engine ## The quick preset as Swarm stacks (needs make images; makes a single-node swarm if none)
 	scripts/docker/swarm.sh init
-	$(MLBENCH) bench --plan quick --backend swarm $(ARGS)
+	$(MLBENCH) bench --preset quick --backend swarm $(ARGS)
 
 swarm-cluster-up: engine ## Swarm: a local NODES-node swarm (one engine per Docker-in-Docker node, zones, a registry; root)
 	scripts/docker/swarm-cluster.sh up $(NODES)
@@ -131,8 +131,8 @@ swarm-cluster-up: engine ## Swarm: a local NODES-node swarm (one engine per Dock
 swarm-cluster-down: ## Swarm: remove the local cluster (nodes, their volumes, the network, the engine sockets)
 	scripts/docker/swarm-cluster.sh down
 
-bench-swarm-cluster: build engine ## The quick plan across the local cluster's nodes (make swarm-cluster-up first)
-	eval "$$(scripts/docker/swarm-cluster.sh env)" && $(MLBENCH) bench --plan quick --backend swarm $(ARGS)
+bench-swarm-cluster: build engine ## The quick preset across the local cluster's nodes (make swarm-cluster-up first)
+	eval "$$(scripts/docker/swarm-cluster.sh env)" && $(MLBENCH) bench --preset quick --backend swarm $(ARGS)
 
 k8s-render: ## Kubernetes: print the rendered manifests of both overlays (kubectl kustomize)
 	@for t in monolith microservices; do echo "# --- deploy/k8s/overlays/$$t"; kubectl kustomize deploy/k8s/overlays/$$t; done

@@ -7,10 +7,13 @@
 //  - main, types and exports point at files the build makes (dist/X.js from src/X.ts);
 //  - one version range per dependency across the workspace;
 //  - every dependency is imported by the package's sources (no unused dependencies);
-//  - no package imports a deployable, and no file reaches into another package's src.
+//  - no package imports a deployable, and no file reaches into another package's src;
+//  - no import cycle inside a package, and a package with a map in its README imports across
+//    its folders only as the map allows (check-layers.mjs).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkCycles, checkMap } from './check-layers.mjs';
 
 /** Packages that run as programs: nothing may import them. */
 export const DEPLOYABLES = ['@mlbench/monolith', '@mlbench/gateway', '@mlbench/prediction'];
@@ -135,6 +138,7 @@ export function checkWorkspace(root) {
     }
     for (const name of Object.keys(deps))
       if (!used.has(name)) problems.push(`${where}: depends on ${name} but its sources never import it`);
+    problems.push(...checkCycles(p.abs, p.dir), ...checkMap(p.abs, p.dir));
   }
 
   for (const [name, byRange] of ranges)

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
+import { cyclesOf, parseMap } from '../check-layers.mjs';
 import { checkWorkspace, importsOf } from '../check-workspace.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,6 +46,24 @@ function workspace(t: Test, change: (f: Files) => void = () => {}): string {
   return root;
 }
 
+/** A layered package: low/ imports nothing, high/ may import low/; index.ts is the entry point. */
+function withMap(f: Files): void {
+  f['libs/a/README.md'] = [
+    '# a',
+    '',
+    '## Map',
+    '',
+    '| folder | what | may import |',
+    '|---|---|---|',
+    '| `index.ts` | entry | anything |',
+    '| `low/` | the bottom | nothing |',
+    '| `high/` | the top | `low/` |',
+    '',
+  ].join('\n');
+  f['libs/a/src/low/base.ts'] = 'export const base = 1;\n';
+  f['libs/a/src/high/top.ts'] = "import { base } from '../low/base.js';\nexport const top = base;\n";
+}
+
 const pkg = (f: Files, path: string) => f[path] as Record<string, any>;
 
 t.test('this repository passes', async (t) => {
@@ -53,6 +72,25 @@ t.test('this repository passes', async (t) => {
 
 t.test('a consistent workspace passes', async (t) => {
   t.same(checkWorkspace(workspace(t)), []);
+  t.same(checkWorkspace(workspace(t, withMap)), [], 'with a map its imports follow');
+});
+
+t.test('cycles are found whole, and maps are read', async (t) => {
+  const g = new Map([
+    ['a', ['b']],
+    ['b', ['c']],
+    ['c', ['a', 'd']],
+    ['d', []],
+    ['e', ['e']],
+  ]);
+  t.same(cyclesOf(g), [['a', 'b', 'c', 'a'], ['e', 'e']]);
+  t.same(cyclesOf(new Map([['a', ['b']], ['b', []]])), []);
+  const rows = parseMap('# x\n\n## Map\n\n| folder | what | may import |\n|---|---|---|\n| `a/`, `b/` | two | `c/`, `d.ts` |\n| `main.ts` | entry | anything |\n\n## Next\n| `z/` | not in the map | nothing |\n');
+  t.same(rows, [
+    { folder: 'a/', allows: ['c/', 'd.ts'], anything: false },
+    { folder: 'b/', allows: ['c/', 'd.ts'], anything: false },
+    { entries: ['main.ts'], allows: [], anything: true },
+  ]);
 });
 
 t.test('each kind of drift is named', async (t) => {
@@ -119,6 +157,38 @@ t.test('each kind of drift is named', async (t) => {
         f['apps/gateway/src/peek.ts'] = "export { a } from '../../../libs/a/src/index.js';\n";
       },
       /apps\/gateway\/src\/peek.ts: imports .*inside @mlbench\/a/,
+    ],
+    [
+      'an import cycle (of types too)',
+      (f) => {
+        f['libs/a/src/x.ts'] = "import type { Y } from './y.js';\nexport interface X { y?: Y }\n";
+        f['libs/a/src/y.ts'] = "import type { X } from './x.js';\nexport interface Y { x?: X }\n";
+      },
+      /libs\/a: import cycle src\/x.ts → src\/y.ts → src\/x.ts/,
+    ],
+    [
+      'an import the map does not allow',
+      (f) => {
+        withMap(f);
+        f['libs/a/src/low/base.ts'] = "import { top } from '../high/top.js';\nexport const base = top;\n";
+      },
+      /libs\/a\/src\/low\/base.ts: imports high\/top.ts, which the map's row for low\/ does not allow/,
+    ],
+    [
+      'a folder the map has no row for',
+      (f) => {
+        withMap(f);
+        f['libs/a/src/stray/s.ts'] = 'export const s = 1;\n';
+      },
+      /libs\/a\/src\/stray\/: a folder with no row/,
+    ],
+    [
+      'a loose file that is not an entry point',
+      (f) => {
+        withMap(f);
+        f['libs/a/src/helper.ts'] = 'export const h = 1;\n';
+      },
+      /libs\/a\/src\/helper.ts: a loose file that the map does not name as an entry point/,
     ],
   ];
   for (const [name, change, expected] of cases) {

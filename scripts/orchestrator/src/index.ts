@@ -4,12 +4,12 @@
  * script can do through these.
  */
 export { BACKENDS, type Backend, type BackendName } from './backends/registry.js';
-export { BenchAborted, type RunOptions, runBench } from './bench.js';
-export { type BenchPlan, buildPlan, type PlanRequest } from './bench-plan.js';
-export { searchCapacity } from './capacity.js';
+export { PRESETS, type Preset } from './bench/presets.js';
+export { type BenchProgram, buildProgram, type ProgramRequest } from './bench/program.js';
+export { BenchAborted, type RunOptions, runBench } from './bench/runner.js';
 export { type Io, UsageError } from './cli/args.js';
 export { buildCli, main } from './cli/index.js';
-export { PLANS, type Plan } from './plan.js';
-export { checkResults, readResults } from './results.js';
-export * from './results-schema.js';
-export { loadScenario, type Scenario } from './scenario.js';
+export { searchCapacity } from './measure/capacity.js';
+export * from './results/index.js';
+export { checkResults, readResults } from './results/index.js';
+export { loadScenario, type Scenario } from './scenario/scenario.js';

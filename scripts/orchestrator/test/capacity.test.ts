@@ -1,6 +1,6 @@
 import t from 'tap';
-import { searchCapacity } from '../src/capacity.js';
-import type { CapacityProbe } from '../src/results.js';
+import { searchCapacity } from '../src/measure/capacity.js';
+import type { CapacityProbe } from '../src/results/index.js';
 
 // The search logic alone, against an exact pass/fail rule (the real-server version is in driver.test.ts).
 const rule = (limit: number, flaky = new Set<number>()) => {

@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { commandLineOf, pidAlive } from '../src/backends/child.js';
-import { which } from '../src/backends/which.js';
-import { DriverProcess } from '../src/driver/client.js';
+import { DriverProcess } from '../src/driver/worker-process.js';
+import { commandLineOf, pidAlive } from '../src/sys/child.js';
+import { which } from '../src/sys/which.js';
 import { runCli } from './cli-helpers.js';
 
 t.test('a process is alive whoever owns it: EPERM is not death', async (t) => {

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { describeMachine } from '../src/machine.js';
-import { checkResults, type ResultsFile, SCHEMA_VERSION } from '../src/results.js';
+import { checkResults, type ResultsFile, SCHEMA_VERSION } from '../src/results/index.js';
+import { describeMachine } from '../src/sys/machine.js';
 import { runCli } from './cli-helpers.js';
 
 const sigintBefore = process.listenerCount('SIGINT');

@@ -92,7 +92,7 @@ t.test('Ctrl-C during a bench: no process left, results marked incomplete', asyn
 
 t.test('bench-quick end to end: results.json with every field, report.html with charts', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'mlbench-quick-'));
-  const r = mlbench(['bench', '--plan', 'quick', '--out', out, '--run-id', 'quick'], 170_000);
+  const r = mlbench(['bench', '--preset', 'quick', '--out', out, '--run-id', 'quick'], 170_000);
   t.equal(r.status, 0, `exit 0 (stderr tail: ${r.stderr.slice(-500)})`);
   t.match(r.stdout, /\| monolith \| 1 \| 1 \|/, 'terminal summary table');
   const results = JSON.parse(await readFile(join(out, 'quick', 'results.json'), 'utf8'));

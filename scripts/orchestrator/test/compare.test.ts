@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { compareResults, compareSides } from '../src/compare/compare.js';
-import { encodeHistogram, mergeHistograms, newHistogram } from '../src/driver/histogram.js';
-import type { CapacityResult, ResultsFile, RunResult } from '../src/results-schema.js';
+import type { CapacityResult, ResultsFile, RunResult } from '../src/results/index.js';
 import { medianOf, seededRandom } from '../src/stats/bootstrap.js';
-import { summarize } from '../src/summary.js';
+import { encodeHistogram, mergeHistograms, newHistogram } from '../src/stats/histogram.js';
+import { summarize } from '../src/stats/summary.js';
 import { runCli } from './cli-helpers.js';
 
 /** One trial of `n` exponential latencies with mean `meanMs`, in 250 ms blocks, as measureRun records it. */
@@ -141,7 +141,7 @@ t.test('repeat sets: run-to-run drift is in the interval', async (t) => {
   t.match(row(sets, 'p50').test, /A: 3 runs, then each run’s blocks or trials/);
   t.equal(
     row(sets, 'p50').a,
-    medianOf([0.8, 1.0, 1.3].map((m, i) => a.runs[i]!.summary[0]!.p50Ms.median)),
+    medianOf([0.8, 1.0, 1.3].map((_m, i) => a.runs[i]!.summary[0]!.p50Ms.median)),
     'the side’s figure: the median over its runs',
   );
   t.equal(row(sets, 'capacity').verdict, 'no significant change');

@@ -9,7 +9,7 @@ import type { Test } from 'tap';
 import { request } from 'undici';
 import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
-import type { ResultsFile } from '../src/results.js';
+import type { ResultsFile } from '../src/results/index.js';
 import { CLI, ROOT } from './helpers.js';
 
 /** Shared by the tests that need a real Docker engine (docker.test.ts, swarm.test.ts). */
@@ -72,7 +72,7 @@ export async function servedBy(url: string, n: number): Promise<Map<string, numb
 export async function benchBothReplicas(t: Test, backend: 'docker' | 'swarm'): Promise<void> {
   const out = await mkdtemp(join(tmpdir(), `mlbench-${backend}-`));
   const runId = `${backend}-${process.pid}`;
-  const args = ['bench', '--backend', backend, '--plan', 'quick', '--topology', 'both', '--replicas', '2'];
+  const args = ['bench', '--backend', backend, '--preset', 'quick', '--topology', 'both', '--replicas', '2'];
   await run(process.execPath, [CLI, ...args, '--no-capacity', '--run-id', runId, '--out', out], {
     timeout: 600_000,
   }).catch((err) => {

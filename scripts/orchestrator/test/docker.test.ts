@@ -10,7 +10,7 @@ import { imageOf } from '../src/backends/compose.js';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
 import { deployDocker } from '../src/backends/docker.js';
 import { memLimitMbFor } from '../src/backends/model-memory.js';
-import { freePort } from '../src/backends/ports.js';
+import { freePort } from '../src/sys/ports.js';
 import {
   benchBothReplicas,
   docker,

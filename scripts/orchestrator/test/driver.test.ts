@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { probeAt, searchCapacity } from '../src/capacity.js';
-import { DriverProcess } from '../src/driver/client.js';
-import { decodeHistogram, summarizeMs } from '../src/driver/histogram.js';
 import { DriverPool } from '../src/driver/pool.js';
 import type { DriverRunSpec } from '../src/driver/types.js';
+import { DriverProcess } from '../src/driver/worker-process.js';
+import { probeAt, searchCapacity } from '../src/measure/capacity.js';
 import type { RunContext } from '../src/measure/run.js';
-import { toScenario } from '../src/scenario.js';
+import { toScenario } from '../src/scenario/scenario.js';
+import { decodeHistogram, summarizeMs } from '../src/stats/histogram.js';
 import { startFixtureServer } from './helpers.js';
 
 // On a multi-core machine keep the server and the load generator on different cores.

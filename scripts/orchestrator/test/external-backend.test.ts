@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { pidAlive } from '../src/backends/child.js';
+import { pidAlive } from '../src/sys/child.js';
 import { runCli } from './cli-helpers.js';
 import { CLI } from './helpers.js';
 

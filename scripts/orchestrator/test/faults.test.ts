@@ -2,11 +2,11 @@ import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import t from 'tap';
 import { deployProcesses } from '../src/backends/process.js';
 import type { Topology } from '../src/backends/types.js';
-import { DriverProcess } from '../src/driver/client.js';
-import { parseFault } from '../src/fault-spec.js';
+import { DriverProcess } from '../src/driver/worker-process.js';
 import { measureFaultRun } from '../src/measure/fault-run.js';
 import { type RunContext, warmDeployment } from '../src/measure/run.js';
-import { toScenario } from '../src/scenario.js';
+import { parseFault } from '../src/scenario/faults.js';
+import { toScenario } from '../src/scenario/scenario.js';
 
 // Targets from the resilience issue, with margins for a shared 2-core machine. The rate
 // (1000/s) is at most half the gateway tier's capacity here; both topologies run 3 replicas

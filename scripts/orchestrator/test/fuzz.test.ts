@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { deployProcesses, type ProcessDeployment } from '../src/backends/process.js';
-import { sampleProcess } from '../src/measure/procfs.js';
+import { sampleProcess } from '../src/sys/procfs.js';
 
 // Hostile input against every endpoint of every service, over real sockets. Every answer
 // must be a 4xx (or a closed connection for broken HTTP), never a 5xx; a 200 always carries

@@ -2,18 +2,18 @@ import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import t from 'tap';
 import { deployProcesses } from '../src/backends/process.js';
 import { BACKENDS } from '../src/backends/registry.js';
-import { buildPlan } from '../src/bench-plan.js';
+import { PRESETS } from '../src/bench/presets.js';
+import { buildProgram } from '../src/bench/program.js';
 import { driverSpec } from '../src/measure/run.js';
-import { PLANS } from '../src/plan.js';
-import { loadScenario } from '../src/scenario.js';
-import { summarize } from '../src/summary.js';
+import { loadScenario } from '../src/scenario/scenario.js';
+import { summarize } from '../src/stats/summary.js';
 
 t.test(
   'the plan scales the tiers apart: the monolith beside the first gateway count, then microservices alone',
   async (t) => {
     const scenario = await loadScenario('quick');
-    const plan = buildPlan({
-      preset: PLANS.quick!,
+    const plan = buildProgram({
+      preset: PRESETS.quick!,
       scenario,
       backend: BACKENDS.process,
       topologies: ['monolith', 'microservices'],

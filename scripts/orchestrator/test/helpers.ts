@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ManagedProcess } from '../src/backends/child.js';
-import { freePort } from '../src/backends/ports.js';
-import { waitReady } from '../src/backends/ready.js';
 import type { Deployment } from '../src/backends/types.js';
-import { sampleProcess } from '../src/measure/procfs.js';
+import { ManagedProcess } from '../src/sys/child.js';
+import { freePort } from '../src/sys/ports.js';
+import { sampleProcess } from '../src/sys/procfs.js';
+import { waitReady } from '../src/sys/ready.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/service-time-server.mjs', import.meta.url));
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));

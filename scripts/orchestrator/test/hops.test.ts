@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Component } from '../src/backends/types.js';
-import { histogramOf, parsePrometheusText } from '../src/measure/exposition.js';
 import { hopsBetween, type MetricsSnapshot } from '../src/measure/hops.js';
+import { histogramOf, parsePrometheusText } from '../src/stats/exposition.js';
 
 /** A replica's /metrics after `n` requests of 1.5 ms each (all in the 2 ms bucket). */
 const text = (n: number) => `http_request_duration_seconds_bucket{le="0.001",route="/predict"} 0

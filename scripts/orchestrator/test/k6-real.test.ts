@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { which } from '../src/backends/which.js';
-import type { ResultsFile } from '../src/results.js';
+import type { ResultsFile } from '../src/results/index.js';
+import { which } from '../src/sys/which.js';
 import { CLI } from './helpers.js';
 
 const run = promisify(execFile);
@@ -26,7 +26,7 @@ t.test(
     t.teardown(() => rm(out, { recursive: true, force: true }));
     await run(
       process.execPath,
-      [CLI, 'bench', '--plan', 'quick', '--driver', 'k6', '--topology', 'both', '--out', out, '--run-id', 'k6'],
+      [CLI, 'bench', '--preset', 'quick', '--driver', 'k6', '--topology', 'both', '--out', out, '--run-id', 'k6'],
       { timeout: 600_000, maxBuffer: 16 << 20 },
     );
     const results = JSON.parse(await readFile(join(out, 'k6', 'results.json'), 'utf8')) as ResultsFile;

@@ -9,7 +9,7 @@ import { ingestK6Summary, K6Driver, type K6Summary, shapeForK6 } from '../src/dr
 import { makeBodies } from '../src/driver/payload.js';
 import type { DriverRunSpec } from '../src/driver/types.js';
 import { driverSpec, measureRun } from '../src/measure/run.js';
-import { atRate, loadScenario } from '../src/scenario.js';
+import { atRate, loadScenario } from '../src/scenario/scenario.js';
 import { startFixtureServer } from './helpers.js';
 
 /**

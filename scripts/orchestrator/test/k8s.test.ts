@@ -13,7 +13,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { which } from '../src/backends/which.js';
+import { which } from '../src/sys/which.js';
 import { ROOT } from './docker-helpers.js';
 
 /**

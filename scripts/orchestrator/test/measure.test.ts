@@ -1,14 +1,14 @@
 import t from 'tap';
+import { unexplainedLatency } from '../src/measure/run.js';
+import { histogramOf, parsePrometheusText, quantile, subtract } from '../src/stats/exposition.js';
 import {
   decodeHistogram,
   encodeHistogram,
   mergeHistograms,
   newHistogram,
   summarizeMs,
-} from '../src/driver/histogram.js';
-import { histogramOf, parsePrometheusText, quantile, subtract } from '../src/measure/exposition.js';
-import { unexplainedLatency } from '../src/measure/run.js';
-import { spread } from '../src/summary.js';
+} from '../src/stats/histogram.js';
+import { spread } from '../src/stats/summary.js';
 
 const metrics = (n200: number, sum: number) => `# HELP http_request_duration_seconds x
 # TYPE http_request_duration_seconds histogram

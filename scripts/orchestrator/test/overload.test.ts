@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { trainToFile } from '@mlbench/model';
 import t from 'tap';
 import { deployProcesses } from '../src/backends/process.js';
-import { DriverProcess } from '../src/driver/client.js';
+import { DriverProcess } from '../src/driver/worker-process.js';
 import { driverSpec, measureRun, type RunContext, warmDeployment } from '../src/measure/run.js';
-import { toScenario } from '../src/scenario.js';
+import { toScenario } from '../src/scenario/scenario.js';
 
 const pinned = (await import('node:os')).cpus().length >= 2;
 

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { nginxBinary } from '../src/backends/nginx.js';
-import { which } from '../src/backends/which.js';
+import { checkTargets } from '../src/perf/goals.js';
 import { perfTable } from '../src/perf/table.js';
-import { checkTargets } from '../src/perf/targets.js';
 import { type PerfResults, spread } from '../src/perf/types.js';
+import { which } from '../src/sys/which.js';
 import { CLI, processesOfRun } from './helpers.js';
 
 const run = promisify(execFile);

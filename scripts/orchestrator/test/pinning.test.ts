@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { which } from '../src/backends/which.js';
-import { allowedCpus, choosePinning, formatCpuList, parseCpuList } from '../src/machine.js';
+import { allowedCpus, choosePinning, formatCpuList, parseCpuList } from '../src/sys/machine.js';
+import { which } from '../src/sys/which.js';
 
 t.test('CPU lists: parsed and folded as the kernel writes them', async (t) => {
   t.same(parseCpuList('0-3,8,10-11\n'), [0, 1, 2, 3, 8, 10, 11]);
@@ -23,7 +23,7 @@ t.test('auto pinning uses the CPUs this process may use, not the machine’s', a
 });
 
 t.test('inside a one-CPU affinity mask, auto pinning pins nothing', { skip: !which('taskset') }, async (t) => {
-  const machine = fileURLToPath(new URL('../dist/machine.js', import.meta.url));
+  const machine = fileURLToPath(new URL('../dist/sys/machine.js', import.meta.url));
   const last = allowedCpus().at(-1)!;
   const out = execFileSync(
     'taskset',

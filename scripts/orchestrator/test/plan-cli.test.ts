@@ -2,14 +2,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { ResultsFile } from '../src/results-schema.js';
+import type { ResultsFile } from '../src/results/index.js';
 import { runCli } from './cli-helpers.js';
 
 t.test('mlbench plan and plan --validate on a real run; bad input exits 2 with one line', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'mlbench-plan-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   // A short capacity search: the fit needs several rates, the validation a capacity.
-  const bench = await runCli(['bench', '--plan', 'quick', '--no-sweep', '--run-id', 'x', '--out', dir]);
+  const bench = await runCli(['bench', '--preset', 'quick', '--no-sweep', '--run-id', 'x', '--out', dir]);
   t.equal(bench.code, 0, bench.err.slice(-500));
   const x = join(dir, 'x');
   const res = JSON.parse(await readFile(join(x, 'results.json'), 'utf8')) as ResultsFile;

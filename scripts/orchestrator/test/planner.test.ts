@@ -1,5 +1,4 @@
 import t from 'tap';
-import { encodeHistogram, newHistogram } from '../src/driver/histogram.js';
 import {
   deterministic,
   exponential,
@@ -8,14 +7,15 @@ import {
   tableFromBuckets,
 } from '../src/planner/distribution.js';
 import { type TopologyInput, workloadsOf } from '../src/planner/inputs.js';
-import { predictedCapacity, saturationRps } from '../src/planner/model.js';
 import { readPrices } from '../src/planner/prices.js';
 import { erlangC, md1, mm1, mmc } from '../src/planner/queueing.js';
 import { simulate } from '../src/planner/simulate.js';
 import { cheapest, type FeasiblePlan, type TopologyPlan } from '../src/planner/size.js';
+import { predictedCapacity, saturationRps } from '../src/planner/stations.js';
 import { combineValidations, validate } from '../src/planner/validate.js';
-import type { ResultsFile } from '../src/results.js';
+import type { ResultsFile } from '../src/results/index.js';
 import { seededRandom } from '../src/stats/bootstrap.js';
+import { encodeHistogram, newHistogram } from '../src/stats/histogram.js';
 
 const near = (t: { ok: (v: boolean, m: string) => unknown }, got: number, want: number, tol: number, what: string) =>
   t.ok(

@@ -72,11 +72,11 @@ t.test('a monolith whose preprocessing does not fit its model stops at start wit
 
 t.test('mlbench bench --preprocess: both topologies pay the same API work, and results say so', async (t) => {
   const { runCli } = await import('./cli-helpers.js');
-  const { readResults } = await import('../src/results.js');
+  const { readResults } = await import('../src/results/index.js');
   const out = join(dir, 'results');
   const r = await runCli([
     'bench',
-    '--plan',
+    '--preset',
     'quick',
     '--no-capacity',
     '--preprocess',

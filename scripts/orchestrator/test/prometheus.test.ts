@@ -11,13 +11,13 @@ import { Value } from '@sinclair/typebox/value';
 import t from 'tap';
 import { request } from 'undici';
 import { deployProcesses } from '../src/backends/process.js';
-import { which } from '../src/backends/which.js';
-import { DriverProcess } from '../src/driver/client.js';
+import { DriverProcess } from '../src/driver/worker-process.js';
 import { driverSpec } from '../src/measure/run.js';
 import { instantQuery, runWindow } from '../src/prometheus/api.js';
 import { DriverMetrics } from '../src/prometheus/driver-metrics.js';
 import { deploymentTargets, startLocalPrometheus } from '../src/prometheus/local.js';
-import { atRate, loadScenario } from '../src/scenario.js';
+import { atRate, loadScenario } from '../src/scenario/scenario.js';
+import { which } from '../src/sys/which.js';
 
 /**
  * The observability side against a real Prometheus (Debian's package): the shipped

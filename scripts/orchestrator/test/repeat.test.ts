@@ -2,8 +2,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { figureSpread, repeatSummary, repeatTable } from '../src/repeat.js';
-import type { ResultsFile, SummaryRow } from '../src/results-schema.js';
+import { figureSpread, repeatSummary, repeatTable } from '../src/bench/repeat.js';
+import type { ResultsFile, SummaryRow } from '../src/results/index.js';
 import { runCli } from './cli-helpers.js';
 
 const s = (median: number) => ({ median, min: median, max: median, n: 1 });

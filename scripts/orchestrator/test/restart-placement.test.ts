@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import t from 'tap';
 import { bootPlacement, deployProcesses, mayRaisePriority } from '../src/backends/process.js';
-import { which } from '../src/backends/which.js';
-import { allowedCpus, formatCpuList } from '../src/machine.js';
-import { done, notYet, pollUntil } from '../src/poll.js';
+import { allowedCpus, formatCpuList } from '../src/sys/machine.js';
+import { done, notYet, pollUntil } from '../src/sys/poll.js';
+import { which } from '../src/sys/which.js';
 
 t.test('boot placement: nice where it can be undone, other CPUs where it cannot', async (t) => {
   t.same(bootPlacement({}, true, [0, 1]), { nice: 0 }, 'an ordinary start is not special');

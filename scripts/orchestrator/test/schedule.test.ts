@@ -1,6 +1,6 @@
 import t from 'tap';
-import { arrivals, expectedArrivals } from '../src/driver/schedule.js';
-import { parseDuration } from '../src/duration.js';
+import { arrivals, expectedArrivals } from '../src/driver/arrivals.js';
+import { parseDuration } from '../src/sys/duration.js';
 
 t.test('constant arrivals are evenly spaced and exactly counted', async (t) => {
   const times = [

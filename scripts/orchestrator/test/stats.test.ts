@@ -1,8 +1,8 @@
 import t from 'tap';
-import { encodeHistogram, mergeHistograms, newHistogram } from '../src/driver/histogram.js';
-import type { RunResult } from '../src/results-schema.js';
+import type { RunResult } from '../src/results/index.js';
 import { blockPercentiles, decodeBlocks } from '../src/stats/blocks.js';
 import { medianOf, percentileInterval, seededRandom } from '../src/stats/bootstrap.js';
+import { encodeHistogram, mergeHistograms, newHistogram } from '../src/stats/histogram.js';
 import { intervalOf, replicatesOf } from '../src/stats/intervals.js';
 
 /** Exponential latencies (mean `meanMs`), as µs, from a seeded generator. */

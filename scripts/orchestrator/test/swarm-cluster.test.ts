@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { deploySwarm, STACK } from '../src/backends/swarm.js';
-import { engineClient, loadSwarmNodes } from '../src/backends/swarm-nodes.js';
-import type { ResultsFile } from '../src/results.js';
+import { deploySwarm } from '../src/backends/swarm/deploy.js';
+import { engineClient, loadSwarmNodes } from '../src/backends/swarm/nodes.js';
+import { STACK } from '../src/backends/swarm/tasks.js';
+import type { ResultsFile } from '../src/results/index.js';
 import { docker, engineAvailable, ensureImages, script, servedBy } from './docker-helpers.js';
 import { CLI } from './helpers.js';
 
@@ -148,7 +149,7 @@ t.test('the swarm backend on a 3-node cluster', { skip, timeout: 1_200_000 }, as
         'bench',
         '--backend',
         'swarm',
-        '--plan',
+        '--preset',
         'quick',
         '--topology',
         'microservices',

@@ -7,9 +7,10 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { request } from 'undici';
 import { BENCH_PROJECT_PREFIX } from '../src/backends/containers.js';
-import { freePort } from '../src/backends/ports.js';
-import { deploySwarm, STACK } from '../src/backends/swarm.js';
-import { which } from '../src/backends/which.js';
+import { deploySwarm } from '../src/backends/swarm/deploy.js';
+import { STACK } from '../src/backends/swarm/tasks.js';
+import { freePort } from '../src/sys/ports.js';
+import { which } from '../src/sys/which.js';
 import {
   benchBothReplicas,
   docker,

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { BACKENDS } from '../src/backends/registry.js';
-import { buildPlan } from '../src/bench-plan.js';
-import { PLANS } from '../src/plan.js';
-import { readResults } from '../src/results.js';
-import { loadScenario } from '../src/scenario.js';
+import { PRESETS } from '../src/bench/presets.js';
+import { buildProgram } from '../src/bench/program.js';
 import {
   crossingFrom,
   findCrossover,
@@ -16,7 +14,9 @@ import {
   pointSlo,
   type SweepPoint,
   sweepModelLabel,
-} from '../src/sweep.js';
+} from '../src/bench/sweep.js';
+import { readResults } from '../src/results/index.js';
+import { loadScenario } from '../src/scenario/scenario.js';
 import { runCli } from './cli-helpers.js';
 
 t.test('sweep model labels round-trip and bad ones are refused', async (t) => {
@@ -31,7 +31,7 @@ t.test('a point is judged and searched by what its model costs', async (t) => {
   const s = await loadScenario('steady');
   t.equal(pointSlo(s, 0.001).p99Ms, s.slo.p99Ms, 'a cheap model keeps the plan’s SLO');
   t.equal(pointSlo(s, 20).p99Ms, 80, 'a 20 ms model: four times its inference time');
-  const base = PLANS.sweep!.sweep!.capacity;
+  const base = PRESETS.sweep!.sweep!.capacity;
   t.equal(pointCapacity(base, 0.001, 1).startRps, base.startRps);
   t.equal(pointCapacity(base, 20, 1).startRps, 25, 'half of 1000/20 on one core');
   t.ok(pointCapacity(base, 20, 1).minRps <= 2);
@@ -147,7 +147,7 @@ t.test('the crossover: from which cost the ratio holds, interpolated on log infe
 t.test('the plan deploys both topologies per model and needs both', async (t) => {
   const scenario = await loadScenario('steady');
   const base = {
-    preset: PLANS.sweep!,
+    preset: PRESETS.sweep!,
     scenario,
     backend: BACKENDS.process,
     replicas: [1],
@@ -155,17 +155,17 @@ t.test('the plan deploys both topologies per model and needs both', async (t) =>
     capacity: true,
     sweep: true,
   };
-  const plan = buildPlan({ ...base, topologies: ['monolith', 'microservices'] });
+  const plan = buildProgram({ ...base, topologies: ['monolith', 'microservices'] });
   const sweepGroups = plan.groups.filter((g) => g.model !== null);
-  t.equal(sweepGroups.length, PLANS.sweep!.sweep!.models.length);
+  t.equal(sweepGroups.length, PRESETS.sweep!.sweep!.models.length);
   t.same(
     sweepGroups[0]!.steps.map((s) => `${s.kind} ${s.topology}`),
     ['sweep monolith', 'sweep microservices', 'sweep-rate monolith', 'sweep-rate microservices'],
   );
-  const one = buildPlan({ ...base, topologies: ['monolith'] });
+  const one = buildProgram({ ...base, topologies: ['monolith'] });
   t.equal(one.sweep, null);
   t.match(one.notes.join('\n'), /compares both topologies/);
-  const swarm = buildPlan({ ...base, backend: BACKENDS.swarm, topologies: ['monolith', 'microservices'] });
+  const swarm = buildProgram({ ...base, backend: BACKENDS.swarm, topologies: ['monolith', 'microservices'] });
   t.equal(swarm.sweep, null);
   t.match(swarm.notes.join('\n'), /needs --backend process or docker/);
 });
@@ -175,7 +175,7 @@ t.test('a short sweep end to end: points, crossover, report', async (t) => {
   t.teardown(() => rm(out, { recursive: true, force: true }));
   const r = await runCli([
     'bench',
-    '--plan',
+    '--preset',
     'quick',
     '--no-capacity',
     '--sweep-models',

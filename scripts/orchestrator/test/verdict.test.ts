@@ -1,6 +1,6 @@
 import t from 'tap';
 import { hopVerdict, verdict } from '../src/report/document.js';
-import type { ResultsFile, SummaryRow } from '../src/results.js';
+import type { ResultsFile, SummaryRow } from '../src/results/index.js';
 
 const spread = (x: number) => ({ n: 1, median: x, min: x, max: x });
 

@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { describePolicy } from '@mlbench/balancer';
-import { sampleComponents } from '../measure/procfs.js';
-import { ManagedProcess } from './child.js';
+import { ManagedProcess } from '../sys/child.js';
+import { freePort } from '../sys/ports.js';
+import { sampleComponents } from '../sys/procfs.js';
+import { httpNotReady, waitUntilReady } from '../sys/ready.js';
+import { which } from '../sys/which.js';
 import { type DeploymentFile, fill, type ServiceSpec, servicesOf } from './deployment-file.js';
-import { freePort } from './ports.js';
 import type { ProcessDeployment } from './process.js';
-import { httpNotReady, waitUntilReady } from './ready.js';
 import type { Component, ServiceName, Topology } from './types.js';
-import { which } from './which.js';
 
 /**
  * `--backend command`: the user's own services, started from a deployment file, one process

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** The repository root (compose/, .env), from this file's place in scripts/orchestrator/dist/backends. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const COMPOSE_DIR = `${REPO_ROOT}compose`;
+import { COMPOSE_DIR, REPO_ROOT } from '../sys/repo.js';
+
+export { COMPOSE_DIR, REPO_ROOT };
 
 /** Pins from the root .env (what Compose itself reads), overridden by the environment. */
 export function composePins(env: NodeJS.ProcessEnv = process.env): Record<string, string> {

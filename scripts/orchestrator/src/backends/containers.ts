@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
 import { request } from 'undici';
-import { parsePrometheusText } from '../measure/exposition.js';
-import type { ProcSample } from '../measure/procfs.js';
-import { done, notYet, pollUntil } from '../poll.js';
+import { parsePrometheusText } from '../stats/exposition.js';
+import { done, notYet, pollUntil } from '../sys/poll.js';
+import type { ProcSample } from '../sys/procfs.js';
 import { imageOf } from './compose.js';
 import { entrySpreading } from './process.js';
 import { type Component, type Deployment, metricsUrlOf, type ServiceName, type Topology } from './types.js';

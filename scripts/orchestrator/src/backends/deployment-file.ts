@@ -3,7 +3,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../sys/duration.js';
 import type { ServiceName, Topology } from './types.js';
 
 /**

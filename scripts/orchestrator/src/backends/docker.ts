@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { done, notYet, pollUntil } from '../poll.js';
+import { done, notYet, pollUntil } from '../sys/poll.js';
 import { type ComposeProject, compose, composeCommand } from './compose.js';
 import {
   adopt,

@@ -1,6 +1,6 @@
 import { describePolicy } from '@mlbench/balancer';
 import { request } from 'undici';
-import { sampleComponents } from '../measure/procfs.js';
+import { sampleComponents } from '../sys/procfs.js';
 import type { DeploymentFile, EndpointSpec } from './deployment-file.js';
 import { servicesOf } from './deployment-file.js';
 import type { Component, Deployment, Topology } from './types.js';

@@ -9,11 +9,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_OUTLIER_POLICY, UPSTREAM_TIMEOUTS } from '@mlbench/balancer';
-import { ManagedProcess } from './child.js';
-import { freePort } from './ports.js';
-import { waitReady } from './ready.js';
+import { ManagedProcess } from '../sys/child.js';
+import { freePort } from '../sys/ports.js';
+import { waitReady } from '../sys/ready.js';
+import { which } from '../sys/which.js';
 import type { Component } from './types.js';
-import { which } from './which.js';
 
 export type GatewayKind = 'fastify' | 'nginx';
 export const GATEWAY_KINDS: readonly GatewayKind[] = ['fastify', 'nginx'];

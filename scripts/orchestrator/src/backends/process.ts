@@ -1,18 +1,18 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describePolicy } from '@mlbench/balancer';
 import { SERVICE_NODE_FLAGS } from '@mlbench/runtime';
-import { allowedCpus, formatCpuList, parseCpuList } from '../machine.js';
-import { sampleComponents } from '../measure/procfs.js';
-import { ManagedProcess } from './child.js';
+import { ManagedProcess } from '../sys/child.js';
+import { allowedCpus, formatCpuList, parseCpuList } from '../sys/machine.js';
+import { freePort } from '../sys/ports.js';
+import { sampleComponents } from '../sys/procfs.js';
+import { waitReady } from '../sys/ready.js';
+import { serviceScript } from '../sys/repo.js';
+import { which } from '../sys/which.js';
 import { type GatewayKind, NGINX_POLICY, startNginx } from './nginx.js';
-import { freePort } from './ports.js';
-import { waitReady } from './ready.js';
 import type { Component, Deployment, ServiceName, Topology } from './types.js';
-import { which } from './which.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -46,7 +46,7 @@ export interface ProcessBackendOptions {
  * public layout), found from this file's place in the repository.
  */
 export function serverScript(service: ServiceName): string {
-  return fileURLToPath(new URL(`../../../../services/${service}/dist/server.js`, import.meta.url));
+  return serviceScript(service);
 }
 
 interface Started extends Component {

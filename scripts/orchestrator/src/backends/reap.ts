@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
-import { pidAlive } from './child.js';
+import { pidAlive } from '../sys/child.js';
 import { REPO_ROOT } from './compose.js';
 import { PROJECT_NAME } from './containers.js';
 import { PROJECT, removeProject } from './docker.js';
-import { benchStacks, removeStack } from './swarm.js';
+import { benchStacks, removeStack } from './swarm/cleanup.js';
 
 /**
  * Remove bench projects and stacks whose owning mlbench process is gone (killed before it

@@ -79,9 +79,9 @@ export const BACKENDS: Record<Exclude<BackendName, 'command' | 'external'>, Back
     units: 'tasks',
     faults: false,
     anyModel: false,
-    checkReady: async () => (await import('./swarm.js')).checkSwarmReady(),
+    checkReady: async () => (await import('./swarm/deploy.js')).checkSwarmReady(),
     deploy: async (t, replicas, o) =>
-      (await import('./swarm.js')).deploySwarm(t, replicas, { serverCpus: o.serverCpus, gateways: o.gateways }),
+      (await import('./swarm/deploy.js')).deploySwarm(t, replicas, { serverCpus: o.serverCpus, gateways: o.gateways }),
     cleanupDetached,
   },
 };

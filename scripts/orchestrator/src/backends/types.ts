@@ -1,13 +1,8 @@
-import type { ProcSample } from '../measure/procfs.js';
+import type { Topology } from '../results/labels.js';
+import type { ProcSample } from '../sys/procfs.js';
 
-export type Topology = 'monolith' | 'microservices';
+export { TOPOLOGIES, type Topology, topologyOfLabel } from '../results/labels.js';
 export type ServiceName = 'monolith' | 'gateway' | 'prediction';
-export const TOPOLOGIES: readonly Topology[] = ['monolith', 'microservices'];
-
-/** The topology a driver run's label names ("trial monolith×2", "warm-up microservices×1"). */
-export function topologyOfLabel(label: string): Topology | 'unknown' {
-  return TOPOLOGIES.find((t) => label.includes(t)) ?? 'unknown';
-}
 
 export interface Component {
   /** Unique within a deployment, e.g. "prediction-2"; also its REPLICA_ID. */

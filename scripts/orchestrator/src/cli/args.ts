@@ -1,11 +1,11 @@
 import { parsePreprocessSpec } from '@mlbench/preprocess';
 import { InvalidArgumentError } from 'commander';
 import { TOPOLOGIES, type Topology } from '../backends/types.js';
-import { which } from '../backends/which.js';
-import { parseDuration } from '../duration.js';
-import { parseFault } from '../fault-spec.js';
+import { parseSweepModel } from '../bench/sweep.js';
 import { PROMETHEUS_HINT } from '../prometheus/local.js';
-import { parseSweepModel } from '../sweep.js';
+import { parseFault } from '../scenario/faults.js';
+import { parseDuration } from '../sys/duration.js';
+import { which } from '../sys/which.js';
 
 /** A mistake in what the user asked for: one line, non-zero exit, nothing started. */
 export class UsageError extends Error {}

@@ -3,14 +3,14 @@ import { PREPROCESS_SYNTAX } from '@mlbench/preprocess';
 import { type Command, Option } from 'commander';
 import { GATEWAY_KINDS, NGINX_HINT, nginxBinary } from '../backends/nginx.js';
 import { BACKEND_NAMES, type Backend, type BackendName, backendFor } from '../backends/registry.js';
-import { which } from '../backends/which.js';
+import { PRESETS } from '../bench/presets.js';
+import { Progress } from '../bench/progress.js';
 import { K6_HINT } from '../driver/k6.js';
-import { type FaultSpec, isNodeFault, NODES_ENV } from '../fault-spec.js';
-import { choosePinning, defaultDriverWorkers } from '../machine.js';
-import { PLANS } from '../plan.js';
-import { Progress } from '../progress.js';
-import { newRunId } from '../results.js';
-import { loadScenario } from '../scenario.js';
+import { newRunId } from '../results/index.js';
+import { type FaultSpec, isNodeFault, NODES_ENV } from '../scenario/faults.js';
+import { loadScenario } from '../scenario/scenario.js';
+import { choosePinning, defaultDriverWorkers } from '../sys/machine.js';
+import { which } from '../sys/which.js';
 import {
   durationArg,
   faultArg,
@@ -77,12 +77,14 @@ async function checkRequest(o: Record<string, any>): Promise<Backend> {
 export function benchCommand(program: Command, io: Io): void {
   program
     .command('bench')
-    .description('run a benchmark plan and write results.json, report.md and report.html')
+    .description('run a benchmark preset and write results.json, report.md and report.html')
     .addOption(
-      new Option('--plan <name>', 'preset: quick (< 1 min), full (make bench) or sweep (make bench-sweep)')
-        .choices(Object.keys(PLANS))
+      new Option('--preset <name>', 'what to run: quick (< 1 min), full (make bench) or sweep (make bench-sweep)')
+        .choices(Object.keys(PRESETS))
         .default('quick'),
     )
+    // The flag's first name, kept for the Makefiles and scripts that have it.
+    .addOption(new Option('--plan <name>', 'the same as --preset').choices(Object.keys(PRESETS)).hideHelp())
     .addOption(
       new Option('--topology <t>', 'what to deploy').choices(['monolith', 'microservices', 'both']).default('both'),
     )
@@ -103,8 +105,8 @@ export function benchCommand(program: Command, io: Io): void {
       'built-in driver processes, each sending an interleaved share of the schedule on a driver CPU of its own (default: the CPUs the pinning gives the driver)',
       int('--driver-workers', 1, 64),
     )
-    .option('--scenario <name|path>', 'scenario from loadtests/scenarios, or a JSON file (default: the plan’s)')
-    .option('--replicas <list>', 'replica counts, e.g. 1,2,4 (default: the plan’s)', intList)
+    .option('--scenario <name|path>', 'scenario from loadtests/scenarios, or a JSON file (default: the preset’s)')
+    .option('--replicas <list>', 'replica counts, e.g. 1,2,4 (default: the preset’s)', intList)
     .option(
       '--gateways <list>',
       'gateway counts for the microservices, e.g. 1,2: each with every replica count, the tiers scaled apart (default 1)',
@@ -118,7 +120,7 @@ export function benchCommand(program: Command, io: Io): void {
         .choices([...GATEWAY_KINDS])
         .default('fastify'),
     )
-    .option('--trials <n>', 'trials per configuration (default: the plan’s)', int('--trials', 1, 100))
+    .option('--trials <n>', 'trials per configuration (default: the preset’s)', int('--trials', 1, 100))
     .option('--slo-ms <ms>', 'p99 latency SLO for capacity search (default: the scenario’s)', positive('--slo-ms'))
     .option(
       '--fault <spec>',
@@ -134,7 +136,7 @@ export function benchCommand(program: Command, io: Io): void {
     .option('--no-sweep', 'skip the model-cost sweep')
     .option(
       '--sweep-models <list>',
-      'models of the sweep, e.g. linear-f8,rf-m,rf-xl,rf-m+512MB (default: the plan’s; see mlbench models)',
+      'models of the sweep, e.g. linear-f8,rf-m,rf-xl,rf-m+512MB (default: the preset’s; see mlbench models)',
       sweepModelsArg,
     )
     .option('--pin <mode>', 'CPU split: auto, off, or DRIVER_CPUS:SERVER_CPUS (e.g. 0:1)', 'auto')
@@ -143,7 +145,7 @@ export function benchCommand(program: Command, io: Io): void {
     .option('--run-id <id>', 'name of the run folder (default: timestamp + random)')
     .option(
       '--repeat <k>',
-      'run the whole plan K times (each in its own folder) and report how much each headline figure moves between repeats',
+      'run the whole bench K times (each in its own folder) and report how much each headline figure moves between repeats',
       int('--repeat', 1, 20),
       1,
     )
@@ -156,18 +158,18 @@ export function benchCommand(program: Command, io: Io): void {
     .action(async (o) => {
       const backend = await checkRequest(o);
       // Loaded on demand: charting is heavy and most commands (and every usage error) never need it.
-      const { BenchAborted, runBench } = await import('../bench.js');
-      const { buildPlan } = await import('../bench-plan.js');
-      const { buildDocument } = await import('../report/document.js');
+      const { BenchAborted, runBench } = await import('../bench/runner.js');
+      const { buildProgram } = await import('../bench/program.js');
+      const { headlineBlocks } = await import('../report/document.js');
       const { toMarkdown } = await import('../report/render.js');
-      const base = PLANS[o.plan]!;
+      const base = PRESETS[o.plan ?? o.preset]!;
       const sweepModels: string[] | undefined = o.sweepModels;
       const preset =
         sweepModels && o.sweep !== false
           ? {
               ...base,
               sweep: {
-                ...(base.sweep ?? PLANS.sweep!.sweep!),
+                ...(base.sweep ?? PRESETS.sweep!.sweep!),
                 models: sweepModels,
                 memoryModel: sweepModels.find((m) => m.includes('MB')) ?? null,
               },
@@ -182,7 +184,7 @@ export function benchCommand(program: Command, io: Io): void {
       if (o.sloMs) scenario.slo = { ...scenario.slo, p99Ms: o.sloMs };
       requirePrometheusIf(o.with);
       const pinning = choosePinning(o.pin, which('taskset') !== undefined);
-      const plan = buildPlan({
+      const program = buildProgram({
         preset,
         scenario,
         backend,
@@ -215,13 +217,13 @@ export function benchCommand(program: Command, io: Io): void {
       try {
         for (let i = 0; i < repeats; i++) {
           runId = runIdOf(i);
-          const progress = new Progress(plan.runCount);
+          const progress = new Progress(program.runCount);
           const of = repeats > 1 ? ` (repeat ${i + 1} of ${repeats})` : '';
           progress.log(
-            `mlbench bench: run ${runId}${of}, plan ${preset.name}, scenario ${scenario.name}, backend ${backend.name}; ${pinning.description}${workers > 1 ? `; ${workers} driver workers` : ''}`,
+            `mlbench bench: run ${runId}${of}, preset ${preset.name}, scenario ${scenario.name}, backend ${backend.name}; ${pinning.description}${workers > 1 ? `; ${workers} driver workers` : ''}`,
           );
-          for (const note of plan.notes) progress.log(note);
-          const { dir, results } = await runBench(plan, {
+          for (const note of program.notes) progress.log(note);
+          const { dir, results } = await runBench(program, {
             withPrometheus: o.with === 'prometheus',
             outDir: resolve(o.out),
             runId,
@@ -235,8 +237,8 @@ export function benchCommand(program: Command, io: Io): void {
             driverWorkers: workers,
           });
           all.push(results);
-          const headline = buildDocument(results).slice(5, 8);
-          const { crossoverSentence } = await import('../report/sweep-section.js');
+          const headline = headlineBlocks(results);
+          const { crossoverSentence } = await import('../report/sections/sweep.js');
           const sweepLine = results.sweep
             ? `\n${crossoverSentence(results.sweep)}\n${results.sweep.memoryAtEqualRate?.sentence ?? ''}\n`
             : '';
@@ -245,7 +247,7 @@ export function benchCommand(program: Command, io: Io): void {
           );
         }
         if (repeats > 1) {
-          const { repeatSummary, repeatTable, writeRepeatSummary } = await import('../repeat.js');
+          const { repeatSummary, repeatTable, writeRepeatSummary } = await import('../bench/repeat.js');
           const summary = repeatSummary(all);
           const file = await writeRepeatSummary(resolve(o.out), baseRunId, summary);
           io.out(`\n${repeatTable(summary)}\nrepeats: ${file}\n`);

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { which } from '../backends/which.js';
-import { choosePinning } from '../machine.js';
-import { newRunId } from '../results.js';
+import { newRunId } from '../results/index.js';
+import { choosePinning } from '../sys/machine.js';
+import { which } from '../sys/which.js';
 import { durationArg, type Io, int } from './args.js';
 import { abortOnSignals } from './signals.js';
 
@@ -24,7 +24,7 @@ export function perfCommand(program: Command, io: Io): void {
     .action(async (o) => {
       const { runPerf } = await import('../perf/suite.js');
       const { perfTable } = await import('../perf/table.js');
-      const { writePerf } = await import('../results.js');
+      const { writePerf } = await import('../results/index.js');
       const pinning = choosePinning(o.pin, which('taskset') !== undefined);
       const ac = abortOnSignals();
       try {

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { readResults } from '../results.js';
+import { readResults } from '../results/index.js';
 import type { Io } from './args.js';
 
 export function reportCommand(program: Command, io: Io): void {

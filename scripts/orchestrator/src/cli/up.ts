@@ -2,9 +2,9 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_MODEL_PATH, writeFileAtomic } from '@mlbench/model';
 import { type Command, Option } from 'commander';
-import { commandLineOf } from '../backends/child.js';
 import { deployProcesses } from '../backends/process.js';
 import { deploymentTargets, startLocalPrometheus } from '../prometheus/local.js';
+import { commandLineOf } from '../sys/child.js';
 import { type Io, int, requirePrometheusIf, UsageError } from './args.js';
 import { abortOnSignals } from './signals.js';
 

@@ -1,6 +1,5 @@
-import { configLabel, sameConfig as sameConfigOf } from '../labels.js';
-import { PLANS } from '../plan.js';
-import type { CapacityResult, Interval, ResultsFile, RunResult, SummaryRow } from '../results-schema.js';
+import type { CapacityResult, Interval, ResultsFile, RunResult, SummaryRow } from '../results/index.js';
+import { configLabel, sameConfig as sameConfigOf } from '../results/labels.js';
 import {
   BOOTSTRAP_REPLICATES,
   CONFIDENCE_LEVEL,
@@ -9,7 +8,8 @@ import {
   seededRandom,
 } from '../stats/bootstrap.js';
 import { type IntervalFigure, type Replicates, replicatesOf, seedOf } from '../stats/intervals.js';
-import { capacityBracket } from '../summary.js';
+import { round as roundTo } from '../stats/round.js';
+import { capacityBracket } from '../stats/summary.js';
 import { type Differences, differences } from './compatible.js';
 import { METRIC_DEFS, METRICS, type Metric } from './metrics.js';
 import type { Side } from './sides.js';
@@ -85,7 +85,7 @@ export class IncomparableError extends Error {}
 const MIN_RUNS_FOR_RUN_LEVEL_ONLY = 3;
 
 const rowKey = (r: SummaryRow) => `${configLabel(r)} @ ${r.targetRps} req/s`;
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const round = (x: number, d = 2) => roundTo(x, d);
 const sameConfig =
   (row: SummaryRow) => (r: { topology: string; replicas: number; gateways?: number; implementation?: string }) =>
     sameConfigOf(r, row);
@@ -293,7 +293,8 @@ export function compareSides(a: Side, b: Side, options: CompareOptions = {}): Co
           // One probe's verdict near the limit is itself noisy: two quick runs of the same
           // code here gave [4000, 6000) and [3500, 4000). A bracket must clear the other by
           // the search's resolution (its tolerance) and --min-change before it counts.
-          const tolerance = PLANS[a.runs[0]!.config.plan]?.capacity?.tolerance ?? 0.1;
+          // The search's own resolution, as the file records it (0.1 where a file has none).
+          const tolerance = a.runs[0]!.config.capacitySearch?.tolerance ?? 0.1;
           const margin = Math.max(tolerance, minChangePct / 100);
           const below = (x: Interval, y: Interval) => x.hi !== null && x.hi <= y.lo * (1 - margin);
           const verdict: Verdict = below(bb, ba) ? 'regressed' : below(ba, bb) ? 'improved' : 'no significant change';

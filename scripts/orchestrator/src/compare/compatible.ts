@@ -1,4 +1,4 @@
-import type { ResultsFile } from '../results-schema.js';
+import type { ResultsFile } from '../results/index.js';
 
 /**
  * What must match for two runs' figures to be comparable (the machine's hardware, the

@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@mlbench/model';
-import { configLabel } from '../labels.js';
-import type { ResultsFile } from '../results-schema.js';
+import type { ResultsFile } from '../results/index.js';
+import { configLabel } from '../results/labels.js';
 import type { Comparison } from './compare.js';
 
 /** Exports for CI systems: JUnit XML (one case per SLO and target, and per regression check), CSV. */

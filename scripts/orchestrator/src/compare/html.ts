@@ -1,8 +1,8 @@
-import { configLabel, sameConfig } from '../labels.js';
+import type { Block } from '../report/block.js';
 import { renderSvg, spectrumSeries, spectrumSvg } from '../report/charts.js';
-import type { Block } from '../report/document.js';
 import { toHtml } from '../report/render.js';
-import type { ResultsFile, RunResult, SummaryRow } from '../results-schema.js';
+import type { ResultsFile, RunResult, SummaryRow } from '../results/index.js';
+import { configLabel, sameConfig } from '../results/labels.js';
 import type { Comparison } from './compare.js';
 import { comparisonText } from './text.js';
 

@@ -1,4 +1,4 @@
-import type { SummaryRow } from '../results-schema.js';
+import type { SummaryRow } from '../results/index.js';
 import type { IntervalFigure } from '../stats/intervals.js';
 
 /** The figures compare judges, each with the direction that is better. */

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { readResults } from '../results.js';
-import type { ResultsFile } from '../results-schema.js';
+import type { ResultsFile } from '../results/index.js';
+import { readResults } from '../results/index.js';
 
 /**
  * One side of a comparison: a single run, or several (a `bench --repeat` set, or a

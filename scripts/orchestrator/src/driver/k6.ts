@@ -1,12 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ManagedProcess } from '../backends/child.js';
-import { REPO_ROOT } from '../backends/compose.js';
-import { topologyOfLabel } from '../backends/types.js';
-import { which } from '../backends/which.js';
-import { sampleProcess } from '../measure/procfs.js';
-import { encodeHistogram, type LatencySummaryMs, newHistogram, round3 } from './histogram.js';
-import { expectedArrivals } from './schedule.js';
+import { topologyOfLabel } from '../results/labels.js';
+import { encodeHistogram, type LatencySummaryMs, newHistogram } from '../stats/histogram.js';
+import { round3 } from '../stats/round.js';
+import { ManagedProcess } from '../sys/child.js';
+import { sampleProcess } from '../sys/procfs.js';
+import { REPO_ROOT } from '../sys/repo.js';
+import { which } from '../sys/which.js';
+import { expectedArrivals } from './arrivals.js';
 import type { DriverMode, DriverProgress, DriverRunResult, DriverRunSpec } from './types.js';
 
 export const K6_HINT =

@@ -1,4 +1,4 @@
-import { decodeHistogram, encodeHistogram, mergeHistograms, summarizeMs } from './histogram.js';
+import { decodeHistogram, encodeHistogram, mergeHistograms, summarizeMs } from '../stats/histogram.js';
 import type { DriverRunResult, DriverRunSpec, DriverWorkerFigures, TimelineBucket } from './types.js';
 
 /**

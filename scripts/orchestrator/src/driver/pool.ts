@@ -1,7 +1,7 @@
-import { sampleProcess } from '../measure/procfs.js';
-import { DriverProcess } from './client.js';
+import { sampleProcess } from '../sys/procfs.js';
 import { mergeResults, shareSpec } from './merge.js';
 import type { DriverProgress, DriverRunResult, DriverRunSpec, LoadDriver } from './types.js';
+import { DriverProcess } from './worker-process.js';
 
 /**
  * The built-in driver across several processes (--driver-workers N), each pinned to a CPU of

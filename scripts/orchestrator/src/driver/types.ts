@@ -1,6 +1,6 @@
-import type { LatencySummaryMs, TimelineBucket } from '../results-schema.js';
+import type { LatencySummaryMs, TimelineBucket } from '../results/index.js';
+import type { ScheduleSpec } from './arrivals.js';
 import type { PayloadSpec } from './payload.js';
-import type { ScheduleSpec } from './schedule.js';
 
 export type DriverMode =
   | { kind: 'open'; schedule: ScheduleSpec; maxInFlight: number }
@@ -46,7 +46,7 @@ export interface DriverWorkerFigures {
   cpuSeconds?: number;
 }
 
-export type { TimelineBucket } from '../results-schema.js';
+export type { TimelineBucket } from '../results/index.js';
 
 export interface DriverRunResult {
   label: string;

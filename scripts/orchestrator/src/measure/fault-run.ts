@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessDeployment } from '../backends/process.js';
-import type { FaultOutcome, FaultSpec } from '../fault-spec.js';
-import type { RunResult } from '../results.js';
-import type { Scenario } from '../scenario.js';
+import type { RunResult } from '../results/index.js';
+import type { FaultOutcome, FaultSpec } from '../scenario/faults.js';
+import type { Scenario } from '../scenario/scenario.js';
 import { measureRun, type RunContext } from './run.js';
 
 /** The replica a fault hits: one of the scaled tier (a monolith replica, or a prediction replica). */

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { type Component, metricsUrlOf } from '../backends/types.js';
-import type { HopStats } from '../results-schema.js';
+import type { HopStats } from '../results/index.js';
 import {
   addSnapshots,
   type HistogramSnapshot,
@@ -8,9 +8,9 @@ import {
   parsePrometheusText,
   quantile,
   subtract,
-} from './exposition.js';
+} from '../stats/exposition.js';
 
-export type { HopStats } from '../results-schema.js';
+export type { HopStats } from '../results/index.js';
 
 interface ComponentSnapshot {
   request: HistogramSnapshot;

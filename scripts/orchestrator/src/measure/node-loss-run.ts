@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SwarmDeployment } from '../backends/swarm.js';
-import type { FaultSpec } from '../fault-spec.js';
-import type { RunResult } from '../results.js';
-import type { Scenario } from '../scenario.js';
+import type { SwarmDeployment } from '../backends/swarm/deploy.js';
+import type { RunResult } from '../results/index.js';
+import type { FaultSpec } from '../scenario/faults.js';
+import type { Scenario } from '../scenario/scenario.js';
 import { faultOutcome } from './fault-run.js';
 import { measureRun, type RunContext } from './run.js';
 

@@ -1,13 +1,14 @@
 import { HEALTH_CHECK, UPSTREAM_TIMEOUTS } from '@mlbench/balancer';
 import type { Deployment } from '../backends/types.js';
-import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
 import type { DriverMode, DriverProgress, DriverRunSpec, LoadDriver } from '../driver/types.js';
-import { parseDuration } from '../duration.js';
-import { configLabel } from '../labels.js';
-import type { ComponentResources, RunPhase, RunResult } from '../results.js';
-import type { Scenario } from '../scenario.js';
+import type { ComponentResources, RunPhase, RunResult } from '../results/index.js';
+import { configLabel } from '../results/labels.js';
+import type { Scenario } from '../scenario/scenario.js';
+import { decodeHistogram, summarizeMs } from '../stats/histogram.js';
+import { round } from '../stats/round.js';
+import { parseDuration } from '../sys/duration.js';
+import { type ProcSample, sampleProcess } from '../sys/procfs.js';
 import { hopsBetween, scrapeAll } from './hops.js';
-import { type ProcSample, sampleProcess } from './procfs.js';
 
 /** Requests needed before a percentile means anything (≈ 5 samples beyond it). */
 const PERCENTILE_MIN_REQUESTS: [string, number][] = [
@@ -327,11 +328,6 @@ function renameKeys(counts: Record<string, number>, alias: Record<string, string
     out[name] = (out[name] ?? 0) + v;
   }
   return out;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DriverProcess } from '../driver/client.js';
+import type { DriverProcess } from '../driver/worker-process.js';
 import { interleave, openLoopSpec, summary } from './load.js';
 import type { Server } from './servers.js';
 import { type PerfOptions, type PerfResults, spread } from './types.js';

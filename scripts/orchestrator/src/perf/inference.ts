@@ -1,8 +1,8 @@
 import { DEFAULT_MODEL_PATH, LinearModel, loadModel, type Model, train } from '@mlbench/model';
 import { modelServiceApp } from '@mlbench/serving';
 import Fastify from 'fastify';
-import { round3 } from '../driver/histogram.js';
 import { makeBodies } from '../driver/payload.js';
+import { round3 } from '../stats/round.js';
 import type { PerfResults } from './types.js';
 
 /** Time per row of `fn` over enough repetitions to dwarf the timer, µs. */

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { which } from '../backends/which.js';
-import { decodeHistogram, summarizeMs } from '../driver/histogram.js';
 import type { DriverRunResult } from '../driver/types.js';
+import { decodeHistogram, summarizeMs } from '../stats/histogram.js';
+import { which } from '../sys/which.js';
 import { BODY, here, type Server } from './servers.js';
 import { type PerfOptions, spread } from './types.js';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import { deployProcesses } from '../backends/process.js';
-import { sampleProcess } from '../measure/procfs.js';
+import { sampleProcess } from '../sys/procfs.js';
 import { closedLoop } from './load.js';
 import { type Server, startOurs } from './servers.js';
 import type { PerfOptions, PerfResults } from './types.js';

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import { SERVICE_NODE_FLAGS } from '@mlbench/runtime';
-import { ManagedProcess } from '../backends/child.js';
-import { freePort } from '../backends/ports.js';
 import { startService } from '../backends/process.js';
-import { waitReady } from '../backends/ready.js';
 import type { ServiceName } from '../backends/types.js';
-import { which } from '../backends/which.js';
 import { makeBodies } from '../driver/payload.js';
+import { ManagedProcess } from '../sys/child.js';
+import { freePort } from '../sys/ports.js';
+import { waitReady } from '../sys/ready.js';
+import { which } from '../sys/which.js';
 import type { PerfOptions } from './types.js';
 
 export const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));

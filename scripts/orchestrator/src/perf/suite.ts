@@ -1,10 +1,10 @@
-import { DriverProcess } from '../driver/client.js';
+import { DriverProcess } from '../driver/worker-process.js';
 import { measureDriverLimit } from './driver-limit.js';
+import { checkTargets } from './goals.js';
 import { measureHop } from './hop.js';
 import { measureInference } from './inference.js';
 import { measureMemory } from './memory.js';
 import type { Server } from './servers.js';
-import { checkTargets } from './targets.js';
 import { measureThroughput } from './throughput.js';
 import type { PerfOptions, PerfResults } from './types.js';
 

@@ -1,7 +1,7 @@
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import { nginxBinary, startNginx } from '../backends/nginx.js';
 import { deployProcesses } from '../backends/process.js';
-import { sampleProcess } from '../measure/procfs.js';
+import { sampleProcess } from '../sys/procfs.js';
 import { type ClosedLoop, closedLoop, interleave, ratioSpread } from './load.js';
 import { type Server, startFloor, startOurs } from './servers.js';
 import { type PerfOptions, type PerfResults, spread } from './types.js';

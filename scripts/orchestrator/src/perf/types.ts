@@ -1,5 +1,5 @@
-import type { Pinning } from '../machine.js';
-import { spread as spreadOf } from '../spread.js';
+import { spread as spreadOf } from '../stats/spread.js';
+import type { Pinning } from '../sys/machine.js';
 
 export interface PerfOptions {
   rounds: number;

@@ -1,7 +1,7 @@
 import type { TopologyInput, Workload } from './inputs.js';
-import type { ModelOptions } from './model.js';
 import type { PriceSheet } from './prices.js';
 import { cheapest, type TopologyPlan } from './size.js';
+import type { PredictOptions } from './stations.js';
 
 export interface PlanOptions {
   rateRps: number;
@@ -43,7 +43,7 @@ export interface TierSummary {
 // 200,000 simulated requests: 2,000 above the p99, so its draw-to-draw spread is about 1 %.
 export const SIMULATED_REQUESTS = 200_000;
 
-export const modelOptions = (o: Pick<PlanOptions, 'arrival' | 'rttMs' | 'requests' | 'seed'>): ModelOptions => ({
+export const modelOptions = (o: Pick<PlanOptions, 'arrival' | 'rttMs' | 'requests' | 'seed'>): PredictOptions => ({
   arrival: o.arrival,
   rttMs: o.rttMs,
   requests: o.requests ?? SIMULATED_REQUESTS,

@@ -1,14 +1,14 @@
 import type { TopologyInput } from './inputs.js';
-import { type Deployment, type ModelOptions, predict, saturationRps } from './model.js';
 import { billedGB, hourlyCost, type PriceSheet } from './prices.js';
 import type { SimulationResult } from './simulate.js';
+import { type PredictOptions, predict, type Sizing, saturationRps } from './stations.js';
 
 export interface PlanRequest {
   rateRps: number;
   sloMs: number;
   serversPerReplica: number;
   prices: PriceSheet;
-  model: ModelOptions;
+  model: PredictOptions;
 }
 
 export interface TierPlan {
@@ -47,7 +47,7 @@ export interface FeasiblePlan {
 // Past this many replicas in a tier the plan gives up: the SLO is out of reach by scaling.
 const MAX_REPLICAS = 5000;
 
-function costOf(input: TopologyInput, d: Deployment, r: PlanRequest) {
+function costOf(input: TopologyInput, d: Sizing, r: PlanRequest) {
   const tiers: TierPlan[] = [];
   let cores = 0;
   let gb = 0;
@@ -65,7 +65,7 @@ function costOf(input: TopologyInput, d: Deployment, r: PlanRequest) {
   return { tiers, cores, gb, perHour };
 }
 
-function planOf(input: TopologyInput, d: Deployment, sim: SimulationResult, r: PlanRequest): FeasiblePlan {
+function planOf(input: TopologyInput, d: Sizing, sim: SimulationResult, r: PlanRequest): FeasiblePlan {
   const { tiers, cores, gb, perHour } = costOf(input, d, r);
   for (const t of tiers) t.utilization = sim.stations.find((s) => s.name === t.kind)?.utilization ?? 0;
   return {
@@ -83,7 +83,7 @@ function planOf(input: TopologyInput, d: Deployment, sim: SimulationResult, r: P
   };
 }
 
-const deployment = (replicas: number, gateways: number, r: PlanRequest): Deployment => ({
+const sizing = (replicas: number, gateways: number, r: PlanRequest): Sizing => ({
   replicas,
   gateways,
   serversPerReplica: r.serversPerReplica,
@@ -93,7 +93,7 @@ const deployment = (replicas: number, gateways: number, r: PlanRequest): Deploym
 /** Fewest replicas of a tier that keep its utilization under 1 at the rate. */
 function minimumReplicas(input: TopologyInput, kind: string, r: PlanRequest): number {
   const t = input.tiers.find((x) => x.kind === kind)!;
-  const perReplica = saturationRps({ ...input, tiers: [t] }, { ...deployment(1, 1, r) });
+  const perReplica = saturationRps({ ...input, tiers: [t] }, { ...sizing(1, 1, r) });
   return Math.max(1, Math.floor(r.rateRps / perReplica) + 1);
 }
 
@@ -110,7 +110,7 @@ const ok = (s: SimulationResult, r: PlanRequest) => s.stable && s.p99Ms <= r.slo
  * replica costs its tier's price, so this greedy walk ends at (or beside) the cheapest.
  */
 export function cheapest(input: TopologyInput, r: PlanRequest): TopologyPlan {
-  const floor = predict(input, deployment(MAX_REPLICAS, MAX_REPLICAS, r), Math.min(r.rateRps, 1), r.model);
+  const floor = predict(input, sizing(MAX_REPLICAS, MAX_REPLICAS, r), Math.min(r.rateRps, 1), r.model);
   if (floor.p99Ms > r.sloMs)
     return infeasible(
       input,
@@ -118,8 +118,8 @@ export function cheapest(input: TopologyInput, r: PlanRequest): TopologyPlan {
     );
   const micro = input.topology === 'microservices';
   let d = micro
-    ? deployment(minimumReplicas(input, 'prediction', r), minimumReplicas(input, 'gateway', r), r)
-    : deployment(minimumReplicas(input, 'monolith', r), 0, r);
+    ? sizing(minimumReplicas(input, 'prediction', r), minimumReplicas(input, 'gateway', r), r)
+    : sizing(minimumReplicas(input, 'monolith', r), 0, r);
   let sim = predict(input, d, r.rateRps, r.model);
   while (!ok(sim, r)) {
     if (d.replicas > MAX_REPLICAS || d.gateways > MAX_REPLICAS)
@@ -128,10 +128,10 @@ export function cheapest(input: TopologyInput, r: PlanRequest): TopologyPlan {
     // step back below undoes any overshoot one replica at a time.
     const step = (n: number) => n + Math.max(1, Math.ceil(n * 0.02));
     const candidates = micro
-      ? [deployment(step(d.replicas), d.gateways, r), deployment(d.replicas, step(d.gateways), r)]
-      : [deployment(step(d.replicas), 0, r)];
+      ? [sizing(step(d.replicas), d.gateways, r), sizing(d.replicas, step(d.gateways), r)]
+      : [sizing(step(d.replicas), 0, r)];
     const base = costOf(input, d, r).perHour;
-    let best: { d: Deployment; sim: SimulationResult; gain: number } | null = null;
+    let best: { d: Sizing; sim: SimulationResult; gain: number } | null = null;
     for (const c of candidates) {
       const s = predict(input, c, r.rateRps, r.model);
       const dp99 = (sim.stable ? sim.p99Ms : Number.MAX_VALUE) - (s.stable ? s.p99Ms : Number.MAX_VALUE);
@@ -145,8 +145,8 @@ export function cheapest(input: TopologyInput, r: PlanRequest): TopologyPlan {
   for (let changed = true; changed; ) {
     changed = false;
     const back = micro
-      ? [deployment(d.replicas - 1, d.gateways, r), deployment(d.replicas, d.gateways - 1, r)]
-      : [deployment(d.replicas - 1, 0, r)];
+      ? [sizing(d.replicas - 1, d.gateways, r), sizing(d.replicas, d.gateways - 1, r)]
+      : [sizing(d.replicas - 1, 0, r)];
     for (const c of back) {
       if (c.replicas < 1 || (micro && c.gateways < 1)) continue;
       const s = predict(input, c, r.rateRps, r.model);

@@ -1,4 +1,4 @@
-import { configLabel } from '../labels.js';
+import { configLabel } from '../results/labels.js';
 import type { WorkloadPlan } from './plan.js';
 import type { TopologyPlan } from './size.js';
 import type { CombinedCheck, Validation } from './validate.js';

@@ -1,8 +1,8 @@
-import { gatewaysOf, implementationOf } from '../labels.js';
-import type { ResultsFile } from '../results.js';
+import type { ResultsFile } from '../results/index.js';
+import { gatewaysOf, implementationOf } from '../results/labels.js';
 import { medianOf } from '../stats/bootstrap.js';
 import { configInputs, type TopologyInput, type Workload } from './inputs.js';
-import { type Deployment, type ModelOptions, predict, predictedCapacity } from './model.js';
+import { type PredictOptions, predict, predictedCapacity, type Sizing } from './stations.js';
 
 export interface CapacityCheck {
   implementation: string;
@@ -77,7 +77,7 @@ function checked(predictedRps: number, lo: number, hi: number | null, floorOnly:
  * core set), and set each beside its measurement: capacity at the SLO, and p99 at the rates
  * it was measured at.
  */
-export function validate(res: ResultsFile, workloads: Workload[], o: ModelOptions): Validation {
+export function validate(res: ResultsFile, workloads: Workload[], o: PredictOptions): Validation {
   const sloMs = res.config.slo.p99Ms;
   const own = workloads.filter((w) => w.model === res.config.model.name);
   const serverCores = own[0]?.serverCores ?? res.machine.logicalCpus;
@@ -93,7 +93,7 @@ export function validate(res: ResultsFile, workloads: Workload[], o: ModelOption
     workloads
       .find((w) => w.implementation === impl && w.model === model)
       ?.topologies.find((x) => x.topology === c.topology);
-  const as = (replicas: number, gateways: number): Deployment => ({
+  const as = (replicas: number, gateways: number): Sizing => ({
     replicas,
     gateways,
     serversPerReplica: 1,

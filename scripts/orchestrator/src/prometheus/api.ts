@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { ServiceWindow } from '../results-schema.js';
+import type { ServiceWindow } from '../results/index.js';
 
 export interface VectorSample {
   metric: Record<string, string>;
@@ -22,7 +22,7 @@ export async function instantQuery(baseUrl: string, expr: string, timeS?: number
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }
 
-export type { ServiceWindow } from '../results-schema.js';
+export type { ServiceWindow } from '../results/index.js';
 
 /**
  * What Prometheus saw of one run: per service, requests answered, server-side p99 and CPU

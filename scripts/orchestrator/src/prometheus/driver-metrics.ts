@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { topologyOfLabel } from '../backends/types.js';
 import type { DriverProgress } from '../driver/types.js';
+import { topologyOfLabel } from '../results/labels.js';
 
 /**
  * The load generator's side for Prometheus: what it completed and dropped, by topology,

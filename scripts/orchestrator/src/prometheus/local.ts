@@ -1,12 +1,12 @@
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@mlbench/model';
-import { ManagedProcess } from '../backends/child.js';
-import { COMPOSE_DIR } from '../backends/compose.js';
-import { freePort } from '../backends/ports.js';
-import { waitReady } from '../backends/ready.js';
 import { type Deployment, metricsUrlOf } from '../backends/types.js';
-import { which } from '../backends/which.js';
+import { ManagedProcess } from '../sys/child.js';
+import { freePort } from '../sys/ports.js';
+import { waitReady } from '../sys/ready.js';
+import { COMPOSE_DIR } from '../sys/repo.js';
+import { which } from '../sys/which.js';
 
 /** One file_sd entry: a scrape target and the labels every dashboard query selects on. */
 export interface ScrapeTarget {

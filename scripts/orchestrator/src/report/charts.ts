@@ -1,8 +1,8 @@
 import * as echarts from 'echarts';
-import { decodeHistogram, mergeHistograms } from '../driver/histogram.js';
-import { componentKind, configLabel } from '../labels.js';
-import type { ResultsFile, RunResult } from '../results.js';
-import { gatewayOverheadMs } from '../summary.js';
+import type { ResultsFile, RunResult } from '../results/index.js';
+import { componentKind, configLabel } from '../results/labels.js';
+import { decodeHistogram, mergeHistograms } from '../stats/histogram.js';
+import { gatewayOverheadMs } from '../stats/summary.js';
 
 /** Render one ECharts option to an SVG string on the server (no browser, no JS in the page). */
 export function renderSvg(option: echarts.EChartsCoreOption, width = 760, height = 380): string {

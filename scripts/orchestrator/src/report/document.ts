@@ -1,20 +1,15 @@
-import { configLabel, gatewaysOf, implementationOf } from '../labels.js';
-import { parseCpuList } from '../machine.js';
-import type { ResultsFile, RunResult, SummaryRow } from '../results.js';
+import type { ResultsFile, RunResult, SummaryRow } from '../results/index.js';
+import { configLabel, gatewaysOf, implementationOf } from '../results/labels.js';
+import { parseCpuList } from '../sys/machine.js';
+import type { Block } from './block.js';
 import * as charts from './charts.js';
 import { fmt } from './format.js';
-import { implementationsSection, trialMeanMs } from './implementations-section.js';
 import { intervalNote, spreadText, withinNoise } from './interval-text.js';
-import { planSection } from './plan-section.js';
-import { sweepSection } from './sweep-section.js';
+import { implementationsSection, trialMeanMs } from './sections/implementations.js';
+import { planSection } from './sections/plan.js';
+import { sweepSection } from './sections/sweep.js';
 
-/** The report as blocks, rendered both to Markdown and to self-contained HTML. */
-export type Block =
-  | { h: string; level?: 2 | 3 }
-  | { p: string }
-  | { list: string[] }
-  | { table: { head: string[]; rows: (string | number)[][] } }
-  | { chart: string | undefined; caption: string };
+export type { Block };
 
 function headline(rows: SummaryRow[]): Block {
   return {
@@ -184,6 +179,20 @@ export function capacityCell(
   return `≥ ${r.capacityRps}${why}`;
 }
 
+/**
+ * The headline: the summary table, how sure each figure is, and how to read it. The CLI
+ * prints these after a bench; the report puts them under its "Headline" heading.
+ */
+export function headlineBlocks(r: ResultsFile): Block[] {
+  return [
+    headline(r.summary),
+    { p: intervalNote(r.summary) },
+    {
+      p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO (a rate passes only if every probe at it passes, or 2 of 3 where two disagreed; failed = errors + dropped arrivals); “≥” means it is a bound: “load generator limit” when the load generator could not hold a higher rate (those probes judge the generator, not the server), “search range” when no probe failed (raise maxProbes or use --preset full).',
+    },
+  ];
+}
+
 export function buildDocument(r: ResultsFile): Block[] {
   const m = r.machine;
   const c = r.config;
@@ -200,7 +209,7 @@ export function buildDocument(r: ResultsFile): Block[] {
     {
       p:
         `Status: **${r.status}**${r.statusReason ? ` (${r.statusReason})` : ''}. Started ${r.startedAt}${r.finishedAt ? `, finished ${r.finishedAt}` : ''}. ` +
-        `Plan ${c.plan}, backend ${c.backend}${c.implementation && c.implementation !== 'mlbench' ? ` (services: ${c.implementation}, started from its deployment file)` : ''}${c.gateway === 'nginx' ? `, gateway nginx${c.gatewayVersion ? ` ${c.gatewayVersion}` : ''} (not ours)` : ''}, driver ${c.driver}${(c.driverWorkers ?? 1) > 1 ? ` (${c.driverWorkers} worker processes, interleaved shares of one schedule; a run is late if any worker was)` : ''}, scenario ${c.scenario?.name} (${c.scenario?.executor}, ${c.scenario?.arrival} arrivals), ` +
+        `Preset ${c.plan}, backend ${c.backend}${c.implementation && c.implementation !== 'mlbench' ? ` (services: ${c.implementation}, started from its deployment file)` : ''}${c.gateway === 'nginx' ? `, gateway nginx${c.gatewayVersion ? ` ${c.gatewayVersion}` : ''} (not ours)` : ''}, driver ${c.driver}${(c.driverWorkers ?? 1) > 1 ? ` (${c.driverWorkers} worker processes, interleaved shares of one schedule; a run is late if any worker was)` : ''}, scenario ${c.scenario?.name} (${c.scenario?.executor}, ${c.scenario?.arrival} arrivals), ` +
         `SLO p99 ≤ ${c.slo?.p99Ms} ms and errors ≤ ${(c.slo?.errorRate ?? 0) * 100}%, ${c.trials} trial(s), replicas ${(c.replicas ?? []).join(', ')}.`,
     },
     {
@@ -223,11 +232,7 @@ export function buildDocument(r: ResultsFile): Block[] {
       ],
     },
     { h: 'Headline', level: 3 },
-    headline(r.summary),
-    { p: intervalNote(r.summary) },
-    {
-      p: 'Values are the median over valid trials with [min–max]. Capacity is the highest probed arrival rate meeting the SLO (a rate passes only if every probe at it passes, or 2 of 3 where two disagreed; failed = errors + dropped arrivals); “≥” means it is a bound: “load generator limit” when the load generator could not hold a higher rate (those probes judge the generator, not the server), “search range” when no probe failed (raise maxProbes or use --plan full).',
-    },
+    ...headlineBlocks(r),
     ...verdict(r),
     ...implementationsSection(r),
   ];

@@ -1,4 +1,4 @@
-import type { Spread, SummaryRow } from '../results.js';
+import type { Spread, SummaryRow } from '../results/index.js';
 import { fmt } from './format.js';
 
 /** How the report writes a figure with its spread and confidence interval, and says what the interval is. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '@mlbench/model';
-import type { ResultsFile } from '../results.js';
+import type { ResultsFile } from '../results/index.js';
 import { buildDocument } from './document.js';
 import { toHtml, toMarkdown } from './render.js';
 

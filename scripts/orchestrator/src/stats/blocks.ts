@@ -1,7 +1,7 @@
-import { decodeHistogram } from '../driver/histogram.js';
+import { decodeHistogram } from './histogram.js';
 
 /**
- * A trial's latency as blocks of consecutive arrivals (RunStats keeps one HdrHistogram per
+ * A trial's latency as blocks of consecutive arrivals (RunTally keeps one HdrHistogram per
  * 250 ms), decoded once into sparse counts over the union of the buckets any block used, so
  * that a bootstrap replicate merges a resample of blocks in a few hundred additions instead
  * of adding 20,000-bucket histograms.

@@ -1,4 +1,4 @@
-import type { Interval, IntervalMethod, RunResult } from '../results-schema.js';
+import type { Interval, IntervalMethod, RunResult } from '../results/index.js';
 import { type BlockSet, blockPercentiles, decodeBlocks } from './blocks.js';
 import { BOOTSTRAP_REPLICATES, CONFIDENCE_LEVEL, medianOf, percentileInterval, seededRandom } from './bootstrap.js';
 
