@@ -13,7 +13,7 @@ BUILD_STAMP := scripts/orchestrator/dist/cli.js
 MODEL := services/model/artifacts/default.json
 SOURCES := $(shell find services scripts -path '*/node_modules' -prune -o -path '*/dist' -prune -o \( -name '*.ts' -o -name 'package.json' -o -name 'tsconfig.json' \) -print 2>/dev/null)
 
-.PHONY: help install build test lint bench bench-quick bench-sweep bench-monolith bench-microservices bench-resilience bench-article report clean \
+.PHONY: help install build test test-unit test-integration test-engine lint bench bench-quick bench-sweep bench-monolith bench-microservices bench-resilience bench-article report clean \
 	engine images up-monolith up-microservices down compose-config compose-nginx-conf bench-docker perf \
 	swarm-up swarm-down bench-swarm swarm-cluster-up swarm-cluster-down bench-swarm-cluster k8s-render push-images
 
@@ -46,8 +46,31 @@ $(MODEL): | $(BUILD_STAMP)
 
 build: $(BUILD_STAMP) $(MODEL) ## Compile every package and train the default model
 
-test: build ## Run unit and integration tests (tap)
-	npm test
+# Test lanes, by file name: *.test.ts start no process and open no port (a guard fails any that
+# does), so they run in parallel; *.integration.test.ts start real servers and child processes
+# and *.engine.test.ts need Docker, Swarm, Prometheus or kubectl: one file at a time (timing).
+find_tests = $(shell find services scripts -path '*/node_modules' -prune -o -path '*/test/*' -name '*.test.ts' $(1) -print | sort)
+UNIT_TESTS = $(call find_tests,! -name '*.integration.test.ts' ! -name '*.engine.test.ts')
+INTEGRATION_TESTS = $(call find_tests,-name '*.integration.test.ts')
+ENGINE_TESTS = $(call find_tests,-name '*.engine.test.ts')
+TAP := TS_NODE_PROJECT="$(CURDIR)/tsconfig.test.json" npx tap
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+test: build ## Every test: the unit, integration and engine lanes in turn (the README's and CI's command)
+	@status=0; \
+	$(MAKE) --no-print-directory test-unit || status=1; \
+	$(MAKE) --no-print-directory test-integration || status=1; \
+	$(MAKE) --no-print-directory test-engine || status=1; \
+	exit $$status
+
+test-unit: build ## Unit lane: no process, no port; files in parallel (< 2 min)
+	$(TAP) --jobs=$(JOBS) --node-arg=--import=$(CURDIR)/scripts/test/unit-guard.mjs $(UNIT_TESTS)
+
+test-integration: build ## Integration lane: real servers and child processes, one file at a time
+	$(TAP) --jobs=1 $(INTEGRATION_TESTS)
+
+test-engine: build ## Engine lane: Docker, Swarm, Prometheus, Kubernetes rendering (mandatory under CI=true)
+	$(TAP) --jobs=1 $(ENGINE_TESTS)
 
 lint: install ## Lint (biome), check workspace metadata, typecheck sources and tests
 	node scripts/lint/check-workspace.mjs
@@ -55,6 +78,7 @@ lint: install ## Lint (biome), check workspace metadata, typecheck sources and t
 	npx tsc --build
 	npx tsc -p tsconfig.test.json
 	npx tsc -p loadtests/k6/tsconfig.json
+	node scripts/lint/check-docs.mjs
 
 bench: build ## Both topologies, replicas 1 and 2, capacity search, model-cost sweep, report (< 10 min)
 	$(MLBENCH) bench --preset full $(ARGS)

@@ -149,10 +149,14 @@ export function checkWorkspace(root) {
   return problems;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = resolve(process.argv[2] ?? '.');
-  const problems = checkWorkspace(root);
-  for (const p of problems) process.stderr.write(`workspace: ${p}\n`);
-  if (problems.length) process.exit(1);
-  process.stdout.write('workspace: metadata, references and imports agree\n');
+/** The command: `node scripts/lint/check-workspace.mjs [ROOT]`; 0 when all agree, else 1 with a line a problem. */
+export function main(argv, io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }) {
+  const problems = checkWorkspace(resolve(argv[0] ?? '.'));
+  for (const p of problems) io.err(`workspace: ${p}\n`);
+  if (problems.length) return 1;
+  io.out('workspace: metadata, references and imports agree\n');
+  return 0;
 }
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,123 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { ROOT } from '../helpers/paths.js';
+import { CLI, processesOfRun, spawnCliUntilDeployed } from '../helpers/servers.js';
+
+const mlbench = (args: string[], timeout = 60_000) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, env: { ...process.env, NO_COLOR: '1' } });
+
+t.test('npx mlbench, as the README says, runs the CLI from the repository root', async (t) => {
+  // npm links a bin only if its target exists at install time; on a fresh clone that is
+  // before anything is built, so the linked entry point must be a committed file.
+  const root = ROOT;
+  const r = spawnSync('npx', ['--no-install', 'mlbench', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /Usage: mlbench/);
+  t.match(r.stdout, /bench \[options\]/);
+  // The program as a process: a refusal is one line and a non-zero exit (every other refusal is checked in process).
+  const bad = mlbench(['bench', '--bogus']);
+  t.not(bad.status, 0);
+  t.match(bad.stderr.trim(), /^mlbench: .*unknown option '--bogus'/);
+  t.equal(mlbench(['bench', '--help']).status, 0, '--help exits 0');
+});
+
+t.test('Ctrl-C during a bench: no process left, results marked incomplete', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'mlbench-sigint-'));
+  const scenario = join(out, 'long.json');
+  await writeFile(
+    scenario,
+    JSON.stringify({ executor: 'constant-arrival-rate', rate: 100, duration: '60s', warmup: '0s' }),
+  );
+  const runId = `sigint-${process.pid}`;
+  const {
+    child,
+    exited,
+    stderr: err,
+  } = await spawnCliUntilDeployed(['bench', '--scenario', scenario, '--run-id', runId, '--out', out, '--no-capacity']);
+  const stderr = err();
+  t.match(stderr, /deployed/, 'the topologies came up');
+  await sleep(1500);
+  t.ok(processesOfRun(runId).length >= 4, 'services and driver are running (monolith, gateway, prediction, driver)');
+  // Only the CLI gets the signal (not its process group): it must stop everything itself.
+  child.kill('SIGINT');
+  const code = await exited;
+  t.equal(code, 130, 'exit code 130 after an interrupt');
+  await sleep(300);
+  t.same(processesOfRun(runId), [], 'no process of the run is left');
+  const results = JSON.parse(await readFile(join(out, runId, 'results.json'), 'utf8'));
+  t.equal(results.status, 'incomplete');
+  t.equal(results.statusReason, 'interrupted by signal');
+  t.ok(existsSync(join(out, runId, 'report.html')), 'a report of what was measured');
+  const again = mlbench(['bench', '--scenario', scenario, '--run-id', runId, '--out', out]);
+  t.not(again.status, 0, 'the same run id is refused');
+  t.match(again.stderr, /already exists; refusing to overwrite it/);
+});
+
+t.test('bench-quick end to end: results.json with every field, report.html with charts', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'mlbench-quick-'));
+  const r = mlbench(['bench', '--preset', 'quick', '--out', out, '--run-id', 'quick'], 170_000);
+  t.equal(r.status, 0, `exit 0 (stderr tail: ${r.stderr.slice(-500)})`);
+  t.match(r.stdout, /\| monolith \| 1 \| 1 \|/, 'terminal summary table');
+  const results = JSON.parse(await readFile(join(out, 'quick', 'results.json'), 'utf8'));
+  t.equal(results.schemaVersion, 1);
+  t.equal(results.status, 'complete');
+  const trials = results.runs.filter((x: any) => x.phase === 'trial');
+  t.same(trials.map((x: any) => x.topology).sort(), ['microservices', 'monolith']);
+  for (const run of trials) {
+    for (const f of [
+      'topology',
+      'backend',
+      'driver',
+      'replicas',
+      'scenario',
+      'trial',
+      'targetRps',
+      'achievedRps',
+      'requests',
+      'errors',
+      'dropped',
+      'latencyMs',
+      'hops',
+      'resources',
+    ])
+      t.ok(f in run, `${run.topology}: ${f}`);
+    for (const p of ['p50', 'p90', 'p99', 'p999', 'max', 'mean']) t.type(run.latencyMs[p], 'number');
+    t.type(run.errors.count, 'number');
+    t.type(run.errors.byStatus, 'object');
+    t.ok(run.valid, `${run.topology} trial valid`);
+    for (const [name, res] of Object.entries<any>(run.resources)) {
+      t.type(res.cpuSeconds, 'number', `${name} cpuSeconds`);
+      t.type(res.cpuSecondsPer1kRequests, 'number');
+      t.ok(res.rssMaxMB > 10, `${name} rssMaxMB ${res.rssMaxMB}`);
+    }
+    const servers = Object.keys(run.resources).filter((n) => n !== 'driver' && n !== 'servers');
+    t.same(servers.sort(), run.topology === 'monolith' ? ['monolith-1'] : ['gateway-1', 'prediction-1']);
+    t.same(Object.keys(run.hops).sort(), run.topology === 'monolith' ? ['monolith'] : ['gateway', 'prediction']);
+    t.ok(
+      Object.values<any>(run.hops).every((h) => h.requests >= run.requests),
+      'server histograms saw every request',
+    );
+  }
+  t.same(
+    results.capacity.map((c: any) => c.topology).sort(),
+    ['microservices', 'monolith'],
+    'a capacity entry per topology',
+  );
+  t.ok(
+    results.capacity.every((c: any) => c.rateRps > 0),
+    'both found a passing rate',
+  );
+  const html = await readFile(join(out, 'quick', 'report.html'), 'utf8');
+  t.ok((html.match(/<svg/g) ?? []).length >= 5, 'report.html carries its charts inline');
+  t.notMatch(html, /<script/, 'no scripts: renders anywhere');
+  t.match(html, /AMD|Intel|CPU/, 'names the machine');
+  const md = await readFile(join(out, 'quick', 'report.md'), 'utf8');
+  t.match(md, /50 ms for the monolith and 70 ms/, 'answers the article');
+  const rerender = mlbench(['report', join(out, 'quick')]);
+  t.equal(rerender.status, 0, 'mlbench report re-renders');
+});

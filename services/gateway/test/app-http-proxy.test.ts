@@ -1,5 +1,0 @@
-// The gateway's behaviour tests again, with FORWARDER=http-proxy (@fastify/http-proxy).
-process.env.GATEWAY_TEST_FORWARDER = 'http-proxy';
-await import('./app.test.js');
-
-export {};
