@@ -17,7 +17,7 @@ for service in monolith prediction gateway; do
   tag="${IMAGE_PREFIX}${service}:${MLBENCH_TAG}"
   started=$(date +%s)
   if ! out=$(DOCKER_BUILDKIT=0 docker build -q --build-arg "NODE_IMAGE=$NODE_IMAGE" \
-        -f "services/$service/Dockerfile" -t "$tag" . 2>&1); then
+        --build-arg "SERVICE=$service" -f services/Dockerfile -t "$tag" . 2>&1); then
     echo "$out" | tail -n 30 >&2
     die "building $tag failed"
   fi
