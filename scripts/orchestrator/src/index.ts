@@ -1,6 +1,6 @@
 /**
- * mlbench as a library: the command line (importable, no side effect), the plan and its
- * runner, and the results schema with its reader. What the `mlbench` program does, a
+ * mlbench as a library: the command line (importable, no side effect), the presets, a
+ * bench program and its runner, and the results contract (schema, store). What the `mlbench` program does, a
  * script can do through these.
  */
 export { BACKENDS, type Backend, type BackendName } from './backends/registry.js';
@@ -11,5 +11,4 @@ export { type Io, UsageError } from './cli/args.js';
 export { buildCli, main } from './cli/index.js';
 export { searchCapacity } from './measure/capacity.js';
 export * from './results/index.js';
-export { checkResults, readResults } from './results/index.js';
 export { loadScenario, type Scenario } from './scenario/scenario.js';

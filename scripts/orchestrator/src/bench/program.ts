@@ -57,7 +57,7 @@ export interface BenchProgram {
    * [undefined]: the backend's one implementation.
    */
   implementations: (string | undefined)[];
-  /** Measured runs the plan makes (each capacity search counts its probe budget and warm-up). */
+  /** Measured runs the program makes (each capacity search counts its probe budget and warm-up). */
   runCount: number;
   /** What was asked for and will not run, and why. */
   notes: string[];
@@ -80,7 +80,7 @@ export interface ProgramRequest {
 }
 
 export function stepRuns(step: Step, capacity: Preset['capacity'], sweep: Preset['sweep'] = null): number {
-  // Each search (the plan's, or a sweep point's) is preceded by a warm-up, a run of its own.
+  // Each search (the preset's, or a sweep point's) is preceded by a warm-up, a run of its own.
   if (step.kind === 'capacity') return (capacity?.maxProbes ?? 0) + 1;
   if (step.kind === 'sweep') return (sweep?.capacity.maxProbes ?? 0) + 1;
   return 1;

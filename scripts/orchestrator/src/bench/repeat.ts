@@ -6,7 +6,7 @@ import { configLabel } from '../results/labels.js';
 import { significant } from '../stats/round.js';
 
 /**
- * `bench --repeat K`: how much each headline figure moves between whole repeats of a plan.
+ * `bench --repeat K`: how much each headline figure moves between whole repeats of a bench.
  * A figure's spread within one run (trials) hides what changes between runs on a shared
  * machine (other tenants, thermal state, the page cache); only repeats show that.
  */

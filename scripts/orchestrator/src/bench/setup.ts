@@ -21,15 +21,15 @@ type Model = Awaited<ReturnType<typeof loadModel>>;
  * scenario, preprocessing and model is an error before anything is deployed.
  */
 export async function resolveModel(
-  plan: BenchProgram,
+  program: BenchProgram,
   o: RunOptions,
 ): Promise<{ pre: Preprocessor | undefined; modelPath: string; model: Model }> {
   const pre = o.preprocess ? new Preprocessor(parsePreprocessSpec(o.preprocess)) : undefined;
-  if (pre && pre.rawFeatures !== plan.scenario.payload.features)
+  if (pre && pre.rawFeatures !== program.scenario.payload.features)
     throw new Error(
-      `--preprocess takes ${pre.rawFeatures} raw features but scenario ${plan.scenario.name} sends ${plan.scenario.payload.features}`,
+      `--preprocess takes ${pre.rawFeatures} raw features but scenario ${program.scenario.name} sends ${program.scenario.payload.features}`,
     );
-  const modelInputs = pre?.outputFeatures ?? plan.scenario.payload.features;
+  const modelInputs = pre?.outputFeatures ?? program.scenario.payload.features;
   const modelPath =
     o.modelPath ??
     (pre
@@ -40,13 +40,13 @@ export async function resolveModel(
     throw new Error(
       pre
         ? `--preprocess makes ${modelInputs} features but the model ${modelPath} takes ${model.featureCount}`
-        : `scenario ${plan.scenario.name} sends ${plan.scenario.payload.features} features but the model ${modelPath} takes ${model.featureCount}`,
+        : `scenario ${program.scenario.name} sends ${program.scenario.payload.features} features but the model ${modelPath} takes ${model.featureCount}`,
     );
   return { pre, modelPath, model };
 }
 
 /** results.json as it starts: the machine, the whole configuration, nothing measured yet. */
-export function newResults(plan: BenchProgram, o: RunOptions, modelPath: string, model: Model): ResultsFile {
+export function newResults(program: BenchProgram, o: RunOptions, modelPath: string, model: Model): ResultsFile {
   return {
     schemaVersion: SCHEMA_VERSION,
     runId: o.runId,
@@ -54,22 +54,22 @@ export function newResults(plan: BenchProgram, o: RunOptions, modelPath: string,
     startedAt: new Date().toISOString(),
     machine: describeMachine(),
     config: {
-      plan: plan.preset.name,
-      backend: plan.backend.name,
-      implementation: plan.backend.implementation ?? 'mlbench',
-      driver: plan.driver,
-      topologies: plan.topologies,
-      replicas: plan.replicas,
-      gateways: plan.gateways,
-      trials: plan.trials,
+      plan: program.preset.name,
+      backend: program.backend.name,
+      implementation: program.backend.implementation ?? 'mlbench',
+      driver: program.driver,
+      topologies: program.topologies,
+      replicas: program.replicas,
+      gateways: program.gateways,
+      trials: program.trials,
       interleaving: 'topologies alternate within each trial (A B A B …), one deployment per topology and replica count',
-      scenario: plan.scenario,
-      slo: plan.scenario.slo,
-      capacitySearch: plan.capacity,
-      fault: plan.fault,
-      sweep: plan.sweep,
+      scenario: program.scenario,
+      slo: program.scenario.slo,
+      capacitySearch: program.capacity,
+      fault: program.fault,
+      sweep: program.sweep,
       pinning: o.pinning,
-      ...(plan.driver === 'builtin' ? { driverWorkers: o.driverWorkers ?? 1 } : {}),
+      ...(program.driver === 'builtin' ? { driverWorkers: o.driverWorkers ?? 1 } : {}),
       minDurationMs: o.minDurationMs,
       model: { path: modelPath, name: model.name, version: model.version, features: model.featureCount },
       ...(o.preprocess ? { preprocess: o.preprocess } : {}),
@@ -81,9 +81,9 @@ export function newResults(plan: BenchProgram, o: RunOptions, modelPath: string,
   };
 }
 
-/** The load generator the plan names, on the driver's CPUs. */
-export function newDriver(plan: BenchProgram, o: RunOptions, dir: string): LoadDriver {
-  if (plan.driver === 'k6')
+/** The load generator the program names, on the driver's CPUs. */
+export function newDriver(program: BenchProgram, o: RunOptions, dir: string): LoadDriver {
+  if (program.driver === 'k6')
     return new K6Driver({ workDir: join(dir, 'k6'), runId: o.runId, cpus: o.pinning.driverCpus });
   if ((o.driverWorkers ?? 1) > 1)
     return new DriverPool({

@@ -53,7 +53,7 @@ async function capacityStep(s: BenchSession, topology: Step['topology'], d: Depl
   }, c);
   s.results.capacity.push({
     topology,
-    // The deployment's own count: an external one states it, whatever the plan asked.
+    // The deployment's own count: an external one states it, whatever the program asked.
     replicas: d.replicas,
     gateways: d.gateways,
     ...(d.implementation && d.implementation !== 'mlbench' ? { implementation: d.implementation } : {}),

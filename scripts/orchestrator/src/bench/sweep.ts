@@ -81,7 +81,7 @@ export async function servedModel(d: Deployment): Promise<ServedModel> {
 }
 
 /**
- * The SLO a sweep point is judged by: the plan's, or four times the model's own inference
+ * The SLO a sweep point is judged by: the preset's, or four times the model's own inference
  * time where that is larger. A 20 ms model cannot answer in 25 ms at any useful load; what
  * the sweep compares is the topologies at a given model cost, under the same rule.
  */
@@ -91,8 +91,8 @@ export function pointSlo(scenario: Scenario, inferenceMs: number): Scenario['slo
 
 /**
  * Where a point's capacity search starts: half of what the server cores could do if the
- * model were all the work, within the plan's range (so a 20 ms model starts near 25 req/s,
- * not at 2,000, and a cheap one at the plan's start).
+ * model were all the work, within the preset's range (so a 20 ms model starts near 25 req/s,
+ * not at 2,000, and a cheap one at the preset's start).
  */
 export function pointCapacity<T extends CapacitySearchOptions>(base: T, inferenceMs: number, serverCores: number): T {
   const bound = (serverCores * 1000) / Math.max(inferenceMs, 1e-3);
