@@ -6,8 +6,6 @@ const run = promisify(execFile);
 
 import { COMPOSE_DIR, REPO_ROOT } from '../sys/repo.js';
 
-export { COMPOSE_DIR, REPO_ROOT };
-
 /** Pins from the root .env (what Compose itself reads), overridden by the environment. */
 export function composePins(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const pins: Record<string, string> = {};

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import Docker from 'dockerode';
 import { pidAlive } from '../sys/child.js';
-import { REPO_ROOT } from './compose.js';
+import { REPO_ROOT } from '../sys/repo.js';
 import { PROJECT_NAME } from './containers.js';
 import { PROJECT, removeProject } from './docker.js';
 import { benchStacks, removeStack } from './swarm/cleanup.js';

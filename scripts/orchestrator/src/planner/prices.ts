@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { ORCHESTRATOR_DIR } from '../sys/repo.js';
 
 const Positive = Type.Number({ exclusiveMinimum: 0 });
 
@@ -24,7 +25,7 @@ export const PriceSheetSchema = Type.Object(
 );
 export type PriceSheet = Static<typeof PriceSheetSchema>;
 
-export const DEFAULT_PRICES = fileURLToPath(new URL('../../prices/aws-fargate-us-east-1.json', import.meta.url));
+export const DEFAULT_PRICES = join(ORCHESTRATOR_DIR, 'prices', 'aws-fargate-us-east-1.json');
 
 /** Read and check a price sheet: a bad one is refused with the field named. */
 export function readPrices(file = DEFAULT_PRICES): PriceSheet {

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
+import { COMPOSE_DIR, REPO_ROOT } from '../../sys/repo.js';
 import { which } from '../../sys/which.js';
-import { COMPOSE_DIR, composePins, imageOf, REPO_ROOT } from '../compose.js';
+import { composePins, imageOf } from '../compose.js';
 import {
   adopt,
   checkEngineAndImages,
