@@ -6,6 +6,7 @@
 # images by digest. Nodes carry zone labels (mlbench.zone=a|b|c…) so spread placement is exercised.
 #
 #   scripts/docker/swarm-cluster.sh up [NODES]     3 by default; prints the env to use on its last lines
+#   scripts/docker/swarm-cluster.sh image          build the node image only (no registry: debootstrap)
 #   scripts/docker/swarm-cluster.sh env            DOCKER_HOST (the manager), IMAGE_PREFIX, MLBENCH_SWARM_NODES
 #   scripts/docker/swarm-cluster.sh stop-node N    stop node N's engine (a node lost); start-node N brings it back
 #   scripts/docker/swarm-cluster.sh down           remove nodes, their data volumes, the network, the state dir
@@ -193,11 +194,12 @@ leftovers() {
 }
 
 case ${1:-} in
+  image) ensure_image ;;
   up) up "${2:-3}" ;;
   down) down ;;
   env) env_lines ;;
   stop-node) stop_node "${2:-}" ;;
   start-node) restart_node "${2:-}" ;;
   leftovers) leftovers ;;
-  *) die "usage: $0 up [NODES] | down | env | stop-node N | start-node N | leftovers" ;;
+  *) die "usage: $0 image | up [NODES] | down | env | stop-node N | start-node N | leftovers" ;;
 esac

@@ -1,15 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
-import { allowedCpus, choosePinning, formatCpuList, parseCpuList } from '../../src/sys/machine.js';
+import { allowedCpus, choosePinning } from '../../src/sys/machine.js';
 import { which } from '../../src/sys/which.js';
 import { DIST } from '../helpers/paths.js';
-
-t.test('CPU lists: parsed and folded as the kernel writes them', async (t) => {
-  t.same(parseCpuList('0-3,8,10-11\n'), [0, 1, 2, 3, 8, 10, 11]);
-  t.equal(formatCpuList([1, 2, 3, 5, 7, 8]), '1-3,5,7-8');
-  t.throws(() => parseCpuList('a-b'), /bad CPU list/);
-});
 
 t.test('auto pinning uses the CPUs this process may use, not the machine’s', async (t) => {
   t.same(choosePinning('auto', true, [2, 3]), {
