@@ -46,36 +46,57 @@ $(MODEL): | $(BUILD_STAMP)
 
 build: $(BUILD_STAMP) $(MODEL) ## Compile every package and train the default model
 
-# Test lanes, by file name: *.test.ts start no process and open no port (a guard fails any that
-# does), so they run in parallel; *.integration.test.ts start real servers and child processes
-# and *.engine.test.ts need Docker, Swarm, Prometheus or kubectl: one file at a time (timing).
+# Test lanes, by file name (docs/testing.md): *.test.ts start no process and open no port (a
+# guard fails any that does), so they run in parallel; *.integration.test.ts start real servers
+# and child processes; *.engine.test.ts need Docker, Swarm, Prometheus or kubectl. Integration
+# files marked "// test: timed" measure rates and latency on the two cores and run alone; the
+# rest, and the engine lane, whose tests mostly wait on the engine, run side by side.
 find_tests = $(shell find services scripts -path '*/node_modules' -prune -o -path '*/test/*' -name '*.test.ts' $(1) -print | sort)
 UNIT_TESTS = $(call find_tests,! -name '*.integration.test.ts' ! -name '*.engine.test.ts')
 INTEGRATION_TESTS = $(call find_tests,-name '*.integration.test.ts')
 ENGINE_TESTS = $(call find_tests,-name '*.engine.test.ts')
+marked = $(shell grep -l '^// test: $(1)' $(INTEGRATION_TESTS) /dev/null)
+TIMED_TESTS = $(call marked,timed)
+OTHER_INTEGRATION_TESTS = $(filter-out $(TIMED_TESTS),$(INTEGRATION_TESTS))
+AS_USER_TESTS = $(call marked,as-user)
 TAP := TS_NODE_PROJECT="$(CURDIR)/tsconfig.test.json" npx tap
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# An ordinary user (CI sets it): the files marked "// test: as-user" run again as this user.
+TEST_AS ?=
+as_user = $(if $(TEST_AS),$(if $(filter $(AS_USER_TESTS),$(2)),scripts/test/as-user.sh $(TEST_AS) $(1) $(filter $(AS_USER_TESTS),$(2)),true),true)
+# A lane beside others writes its own log, printed whole when it ends (no interleaved TAP).
+beside = { $(1) > .test-logs/$(2).log 2>&1; echo $$? > .test-logs/$(2).status; }
 
-# While the unit lane runs, the engine lane's images are built (as root, with an engine up):
-# neither measures time, and both are done before the integration lane, which does.
-test: build ## Every test: the unit, integration and engine lanes in turn (the README's and CI's command)
-	@status=0; images=; \
+# While the unit lane runs, the engine lane's images are built (as root, with an engine up);
+# then the timed files alone; then everything else side by side.
+test: build ## Every test: unit, integration and engine lanes (the README's and CI's command)
+	@status=0; images=; rm -rf .test-logs; mkdir -p .test-logs; \
+	[ -z "$(TEST_AS)" ] || scripts/test/as-user.sh --clean $(TEST_AS); \
 	if [ "$$(id -u)" = 0 ] && docker info >/dev/null 2>&1; then \
-	  scripts/docker/engine-images.sh > .engine-images.log 2>&1 & images=$$!; fi; \
+	  scripts/docker/engine-images.sh > .test-logs/engine-images.log 2>&1 & images=$$!; fi; \
 	$(MAKE) --no-print-directory test-unit || status=1; \
-	if [ -n "$$images" ]; then wait $$images || { echo "engine images failed (the engine lane will say why):"; tail -n 20 .engine-images.log; }; fi; \
-	$(MAKE) --no-print-directory test-integration || status=1; \
-	$(MAKE) --no-print-directory test-engine || status=1; \
+	if [ -n "$$images" ]; then wait $$images || { echo "engine images failed (the engine lane will say why):"; tail -n 20 .test-logs/engine-images.log; }; fi; \
+	$(TAP) --jobs=1 $(TIMED_TESTS) || status=1; \
+	$(call as_user,--jobs=1,$(TIMED_TESTS)) || status=1; \
+	$(call beside,$(TAP) --jobs=1 $(OTHER_INTEGRATION_TESTS),integration) & \
+	$(call beside,$(call as_user,--jobs=1,$(OTHER_INTEGRATION_TESTS)),as-user) & \
+	$(call beside,$(MAKE) --no-print-directory test-engine,engine) & \
+	wait; \
+	for lane in integration as-user engine; do \
+	  echo "# ---- $$lane lane"; cat .test-logs/$$lane.log; \
+	  [ "$$(cat .test-logs/$$lane.status)" = 0 ] || status=1; done; \
+	[ -z "$(TEST_AS)" ] || scripts/test/as-user.sh --clean $(TEST_AS); \
 	exit $$status
 
 test-unit: build ## Unit lane: no process, no port; files in parallel (< 2 min)
 	$(TAP) --jobs=$(JOBS) --node-arg=--import=$(CURDIR)/scripts/test/unit-guard.mjs $(UNIT_TESTS)
 
-test-integration: build ## Integration lane: real servers and child processes, one file at a time
-	$(TAP) --jobs=1 $(INTEGRATION_TESTS)
+test-integration: build ## Integration lane: the timed files one at a time, then the rest side by side
+	$(TAP) --jobs=1 $(TIMED_TESTS)
+	$(TAP) --jobs=$(JOBS) $(OTHER_INTEGRATION_TESTS)
 
 test-engine: build ## Engine lane: Docker, Swarm, Prometheus, Kubernetes rendering (mandatory under CI=true)
-	$(TAP) --jobs=1 $(ENGINE_TESTS)
+	$(TAP) --jobs=3 $(ENGINE_TESTS)
 
 lint: install ## Lint (biome), check workspace metadata, typecheck sources and tests
 	node scripts/lint/check-workspace.mjs

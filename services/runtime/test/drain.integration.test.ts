@@ -1,3 +1,4 @@
+// test: as-user (it starts processes, applies faults or cleans up: CI runs it again as an ordinary user)
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';

@@ -1,3 +1,4 @@
+// test: as-user (it starts processes, applies faults or cleans up: CI runs it again as an ordinary user)
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';

@@ -1,3 +1,4 @@
+// test: as-user (it starts processes, applies faults or cleans up: CI runs it again as an ordinary user)
 import { readdirSync, readFileSync } from 'node:fs';
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import t from 'tap';

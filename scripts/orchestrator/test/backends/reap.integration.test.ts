@@ -1,3 +1,4 @@
+// test: as-user (it starts processes, applies faults or cleans up: CI runs it again as an ordinary user)
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

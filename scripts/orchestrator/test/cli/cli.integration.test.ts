@@ -1,3 +1,4 @@
+// test: as-user (it starts processes, applies faults or cleans up: CI runs it again as an ordinary user)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';

@@ -1,3 +1,4 @@
+// test: timed (it measures rates and latency on the two cores: it runs alone, never beside another test)
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { DriverPool } from '../../src/driver/pool.js';

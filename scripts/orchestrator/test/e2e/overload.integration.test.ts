@@ -1,3 +1,4 @@
+// test: timed (it measures rates and latency on the two cores: it runs alone, never beside another test)
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// test: as-user (it starts processes, applies faults or cleans up: CI runs it again as an ordinary user)
+// test: timed (it measures rates and latency on the two cores: it runs alone, never beside another test)
 import { DEFAULT_MODEL_PATH } from '@mlbench/model';
 import t from 'tap';
 import { deployProcesses } from '../../src/backends/process.js';
