@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Every link and every repository path the docs name exists, or `make lint` fails. Checked in
-// every Markdown file the repository holds (not node_modules, dist or results):
+// every Markdown file the repository holds (not node_modules, dist, or the runs in results/):
 //  - relative links [text](path) and [text](path#anchor): the file or folder exists, and the
 //    anchor is a heading of the linked Markdown file (GitHub's slugs);
 //  - paths in backticks that start at a top-level folder of the repository
@@ -9,15 +9,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SKIP = new Set(['node_modules', 'dist', 'results', '.git', 'artifacts']);
+const SKIP = new Set(['node_modules', 'dist', '.git', 'artifacts']);
 const TOP = ['services', 'scripts', 'compose', 'docs', 'loadtests', 'deploy', 'reference', 'dashboards', '.ci'];
 
-function markdownFiles(dir) {
+function markdownFiles(dir, root = dir) {
   const out = [];
   for (const name of readdirSync(dir).sort()) {
-    if (SKIP.has(name)) continue;
+    // results/ at the top holds bench runs' reports (git-ignored), not docs.
+    if (SKIP.has(name) || (dir === root && name === 'results')) continue;
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...markdownFiles(p));
+    if (statSync(p).isDirectory()) out.push(...markdownFiles(p, root));
     else if (name.endsWith('.md')) out.push(p);
   }
   return out;

@@ -8,8 +8,10 @@
 //  - one version range per dependency across the workspace;
 //  - every dependency is imported by the package's sources (no unused dependencies);
 //  - no package imports a deployable, and no file reaches into another package's src;
+//  - no source or test file is one that git ignores (a fresh clone would lack it);
 //  - no import cycle inside a package, and a package with a map in its README imports across
 //    its folders only as the map allows (check-layers.mjs).
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +55,25 @@ function exportTargets(exp) {
   if (exp === undefined) return [];
   if (typeof exp === 'string') return [exp];
   return Object.values(exp).flatMap(exportTargets);
+}
+
+/**
+ * Sources and tests that .gitignore hides: present here, missing from every clone (asks git,
+ * so the lint command runs it and checkWorkspace does not).
+ */
+export function ignoredSources(root) {
+  if (!existsSync(join(root, '.git'))) return [];
+  const pkgs = (readJson(join(root, 'package.json')).workspaces ?? []).map((dir) => ({ abs: join(root, dir) }));
+  const files = pkgs.flatMap((p) => ['src', 'test', 'bin'].flatMap((d) => sourceFiles(join(p.abs, d))));
+  const r = spawnSync('git', ['check-ignore', '--no-index', '--stdin'], {
+    cwd: root,
+    input: files.map((f) => relative(root, f)).join('\n'),
+    encoding: 'utf8',
+  });
+  return (r.stdout ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => `${f}: ignored by .gitignore (a fresh clone would not have it)`);
 }
 
 export function checkWorkspace(root) {
@@ -151,7 +172,8 @@ export function checkWorkspace(root) {
 
 /** The command: `node scripts/lint/check-workspace.mjs [ROOT]`; 0 when all agree, else 1 with a line a problem. */
 export function main(argv, io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }) {
-  const problems = checkWorkspace(resolve(argv[0] ?? '.'));
+  const root = resolve(argv[0] ?? '.');
+  const problems = [...checkWorkspace(root), ...ignoredSources(root)];
   for (const p of problems) io.err(`workspace: ${p}\n`);
   if (problems.length) return 1;
   io.out('workspace: metadata, references and imports agree\n');
