@@ -67,35 +67,38 @@ as_user = $(if $(TEST_AS),$(if $(filter $(AS_USER_TESTS),$(2)),scripts/test/as-u
 # A lane beside others writes its own log, printed whole when it ends (no interleaved TAP).
 beside = { $(1) > .test-logs/$(2).log 2>&1; echo $$? > .test-logs/$(2).status; }
 
-# While the unit lane runs, the engine lane's images are built (as root, with an engine up);
-# then the timed files alone; then everything else side by side.
+# While the unit lane runs, the engine lane's images start building (as root, with an engine
+# up). Then the other integration files, the engine lane (once its images are made) and the
+# as-user copies run side by side; last, the timed files, alone.
 test: build ## Every test: unit, integration and engine lanes (the README's and CI's command)
-	@status=0; images=; rm -rf .test-logs; mkdir -p .test-logs; \
+	@status=0; rm -rf .test-logs; mkdir -p .test-logs; \
 	[ -z "$(TEST_AS)" ] || scripts/test/as-user.sh --clean $(TEST_AS); \
 	if [ "$$(id -u)" = 0 ] && docker info >/dev/null 2>&1; then \
-	  scripts/docker/engine-images.sh > .test-logs/engine-images.log 2>&1 & images=$$!; fi; \
+	  scripts/docker/engine-images.sh > .test-logs/engine-images.log 2>&1 & fi; \
 	$(MAKE) --no-print-directory test-unit || status=1; \
-	if [ -n "$$images" ]; then wait $$images || { echo "engine images failed (the engine lane will say why):"; tail -n 20 .test-logs/engine-images.log; }; fi; \
-	$(TAP) --jobs=1 $(TIMED_TESTS) || status=1; \
-	$(call as_user,--jobs=1,$(TIMED_TESTS)) || status=1; \
-	$(call beside,$(TAP) --jobs=1 $(OTHER_INTEGRATION_TESTS),integration) & \
+	$(call beside,$(TAP) --jobs=$(JOBS) $(OTHER_INTEGRATION_TESTS),integration) & \
 	$(call beside,$(call as_user,--jobs=1,$(OTHER_INTEGRATION_TESTS)),as-user) & \
 	$(call beside,$(MAKE) --no-print-directory test-engine,engine) & \
 	wait; \
 	for lane in integration as-user engine; do \
 	  echo "# ---- $$lane lane"; cat .test-logs/$$lane.log; \
 	  [ "$$(cat .test-logs/$$lane.status)" = 0 ] || status=1; done; \
+	$(TAP) --jobs=1 $(TIMED_TESTS) || status=1; \
+	$(call as_user,--jobs=1,$(TIMED_TESTS)) || status=1; \
 	[ -z "$(TEST_AS)" ] || scripts/test/as-user.sh --clean $(TEST_AS); \
 	exit $$status
 
 test-unit: build ## Unit lane: no process, no port; files in parallel (< 2 min)
 	$(TAP) --jobs=$(JOBS) --node-arg=--import=$(CURDIR)/scripts/test/unit-guard.mjs $(UNIT_TESTS)
 
-test-integration: build ## Integration lane: the timed files one at a time, then the rest side by side
-	$(TAP) --jobs=1 $(TIMED_TESTS)
+test-integration: build ## Integration lane: the untimed files side by side, then the timed ones alone
 	$(TAP) --jobs=$(JOBS) $(OTHER_INTEGRATION_TESTS)
+	$(TAP) --jobs=1 $(TIMED_TESTS)
 
 test-engine: build ## Engine lane: Docker, Swarm, Prometheus, Kubernetes rendering (mandatory under CI=true)
+	@# Its images first, where they can be made here (a build already under way is waited for).
+	@if [ "$$(id -u)" = 0 ] && docker info >/dev/null 2>&1; then \
+	  scripts/docker/engine-images.sh || echo "engine images failed: the tests below say why"; fi
 	$(TAP) --jobs=3 $(ENGINE_TESTS)
 
 lint: install ## Lint (biome), check workspace metadata, typecheck sources and tests
