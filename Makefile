@@ -68,15 +68,16 @@ as_user = $(if $(TEST_AS),$(if $(filter $(AS_USER_TESTS),$(2)),scripts/test/as-u
 beside = { $(1) > .test-logs/$(2).log 2>&1; echo $$? > .test-logs/$(2).status; }
 
 # While the unit lane runs, the engine lane's images start building (as root, with an engine
-# up). Then the other integration files, the engine lane (once its images are made) and the
-# as-user copies run side by side; last, the timed files, alone.
+# up). Then the other integration files (one at a time: most run a bench, and two benches beside
+# the engine lane's starved each other in CI), the engine lane (once its images are made) and
+# the as-user copies run side by side; last, the timed files, alone.
 test: build ## Every test: unit, integration and engine lanes (the README's and CI's command)
 	@status=0; rm -rf .test-logs; mkdir -p .test-logs; \
 	[ -z "$(TEST_AS)" ] || scripts/test/as-user.sh --clean $(TEST_AS); \
 	if [ "$$(id -u)" = 0 ] && docker info >/dev/null 2>&1; then \
 	  scripts/docker/engine-images.sh > .test-logs/engine-images.log 2>&1 & fi; \
 	$(MAKE) --no-print-directory test-unit || status=1; \
-	$(call beside,$(TAP) --jobs=$(JOBS) $(OTHER_INTEGRATION_TESTS),integration) & \
+	$(call beside,$(TAP) --jobs=1 $(OTHER_INTEGRATION_TESTS),integration) & \
 	$(call beside,$(call as_user,--jobs=1,$(OTHER_INTEGRATION_TESTS)),as-user) & \
 	$(call beside,$(MAKE) --no-print-directory test-engine,engine) & \
 	wait; \
