@@ -55,10 +55,10 @@ find_tests = $(shell find services scripts -path '*/node_modules' -prune -o -pat
 UNIT_TESTS = $(call find_tests,! -name '*.integration.test.ts' ! -name '*.engine.test.ts')
 INTEGRATION_TESTS = $(call find_tests,-name '*.integration.test.ts')
 ENGINE_TESTS = $(call find_tests,-name '*.engine.test.ts')
-marked = $(shell grep -l '^// test: $(1)' $(INTEGRATION_TESTS) /dev/null)
-TIMED_TESTS = $(call marked,timed)
+marked = $(shell grep -l '^// test: $(1)' $(2) /dev/null)
+TIMED_TESTS = $(call marked,timed,$(INTEGRATION_TESTS))
 OTHER_INTEGRATION_TESTS = $(filter-out $(TIMED_TESTS),$(INTEGRATION_TESTS))
-AS_USER_TESTS = $(call marked,as-user)
+AS_USER_TESTS = $(call marked,as-user,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TAP := TS_NODE_PROJECT="$(CURDIR)/tsconfig.test.json" npx tap
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # An ordinary user (CI sets it): the files marked "// test: as-user" run again as this user.
@@ -78,7 +78,7 @@ test: build ## Every test: unit, integration and engine lanes (the README's and 
 	  scripts/docker/engine-images.sh > .test-logs/engine-images.log 2>&1 & fi; \
 	$(MAKE) --no-print-directory test-unit || status=1; \
 	$(call beside,$(TAP) --jobs=1 $(OTHER_INTEGRATION_TESTS),integration) & \
-	$(call beside,$(call as_user,--jobs=1,$(OTHER_INTEGRATION_TESTS)),as-user) & \
+	$(call beside,$(call as_user,--jobs=1,$(filter-out $(TIMED_TESTS),$(AS_USER_TESTS))),as-user) & \
 	$(call beside,$(MAKE) --no-print-directory test-engine,engine) & \
 	wait; \
 	for lane in integration as-user engine; do \

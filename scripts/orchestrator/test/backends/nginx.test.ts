@@ -1,3 +1,4 @@
+// test: as-user (the CLI's refusals, in process: CI checks them as an ordinary user too)
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { composeNginxConfig, nginxConfig, parseStubStatus } from '../../src/backends/nginx.js';

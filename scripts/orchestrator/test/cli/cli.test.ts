@@ -1,3 +1,4 @@
+// test: as-user (the CLI's refusals, in process: CI checks them as an ordinary user too)
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
