@@ -102,7 +102,7 @@ test-engine: build ## Engine lane: Docker, Swarm, Prometheus, Kubernetes renderi
 	  scripts/docker/engine-images.sh || echo "engine images failed: the tests below say why"; fi
 	$(TAP) --jobs=3 $(ENGINE_TESTS)
 
-lint: install ## Lint (biome), check workspace metadata, typecheck sources and tests
+lint: install ## Lint: biome, workspace metadata, import cycles and layers, ignored sources, typecheck, docs' links
 	node scripts/lint/check-workspace.mjs
 	npx biome check .
 	npx tsc --build
