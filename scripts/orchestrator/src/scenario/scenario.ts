@@ -70,8 +70,6 @@ export class ScenarioError extends Error {
   override name = 'ScenarioError';
 }
 
-export { SCENARIO_DIR };
-
 /** Validate a parsed scenario and derive its durations; every problem names the field. */
 export function toScenario(name: string, raw: unknown): Scenario {
   const fail = (why: string): never => {

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import type { Machine } from '../results/index.js';
 import { REPO_ROOT } from './repo.js';
 
-const ROOT = REPO_ROOT;
 const PACKAGES = [
   'fastify',
   '@fastify/http-proxy',
@@ -39,7 +38,7 @@ function version(pkg: string): string | undefined {
 function gitCommit(): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
+      cwd: REPO_ROOT,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();

@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import t from 'tap';
 import { driverMode, meanRatePerSecond } from '../../src/measure/run.js';
-import { atRate, loadScenario, SCENARIO_DIR, toScenario } from '../../src/scenario/scenario.js';
+import { atRate, loadScenario, toScenario } from '../../src/scenario/scenario.js';
+import { SCENARIO_DIR } from '../../src/sys/repo.js';
 
 t.test('every shipped scenario loads and maps to a driver mode', async (t) => {
   const files = (await readdir(SCENARIO_DIR)).filter((f) => f.endsWith('.json'));
