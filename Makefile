@@ -100,7 +100,7 @@ test-engine: build ## Engine lane: Docker, Swarm, Prometheus, Kubernetes renderi
 	@# Its images first, where they can be made here (a build already under way is waited for).
 	@if [ "$$(id -u)" = 0 ] && docker info >/dev/null 2>&1; then \
 	  scripts/docker/engine-images.sh || echo "engine images failed: the tests below say why"; fi
-	$(TAP) --jobs=3 $(ENGINE_TESTS)
+	$(TAP) --jobs=1 $(ENGINE_TESTS)
 
 lint: install ## Lint: biome, workspace metadata, import cycles and layers, ignored sources, typecheck, docs' links
 	node scripts/lint/check-workspace.mjs
